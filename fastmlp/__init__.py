@@ -1,0 +1,5 @@
+"""fastmlp: scikit-learn's MLPClassifier and MLPRegressor with a compiled core."""
+from ._mlp import MLPClassifier, MLPRegressor
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+__version__ = "0.1.0"

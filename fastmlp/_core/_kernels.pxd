@@ -1,0 +1,198 @@
+# The per-element kernels of the compiled core, and the row-major GEMM.
+#
+# Each activation's forward formula sits beside its derivative. Derivatives are
+# written in terms of the activation's *output* a = f(z), as scikit-learn's
+# `sklearn/neural_network/_base.py` writes them, and applied to the
+# backpropagated error in place: delta <- delta * f'(z).
+#
+# Everything here is `inline noexcept nogil`, holds no Python object and is
+# compiled into each module that cimports it.
+
+from cython cimport floating
+from libc.float cimport DBL_EPSILON, FLT_EPSILON
+from libc.math cimport exp, expf, log, tanh, tanhf
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+
+cdef extern from "fastmlp_openmp.h":
+    int omp_get_max_threads() noexcept nogil
+    int FASTMLP_HAVE_OPENMP
+
+
+cpdef enum Activation:
+    IDENTITY = 0
+    LOGISTIC = 1
+    TANH = 2
+    RELU = 3
+    SOFTMAX = 4     # output layer only (multiclass)
+    EXP = 5         # output layer only (Poisson)
+
+
+cpdef enum Loss:
+    SQUARED_ERROR = 0    # identity output
+    LOG_LOSS = 1         # softmax output, multiclass
+    BINARY_LOG_LOSS = 2  # logistic output, binary and multilabel
+    POISSON = 3          # exp output, half Poisson deviance
+
+
+# ---------------------------------------------------------------------------
+# Activations: forward and derivative side by side
+# ---------------------------------------------------------------------------
+
+# logistic (sigmoid): a = 1 / (1 + exp(-z));  da/dz = a (1 - a)
+cdef inline floating logistic(floating z) noexcept nogil:
+    if floating is float:
+        return 1 / (1 + expf(-z))
+    else:
+        return 1 / (1 + exp(-z))
+
+cdef inline floating logistic_backward(floating a, floating delta) noexcept nogil:
+    return delta * a * (1 - a)
+
+
+# tanh: a = tanh(z);  da/dz = 1 - a^2
+cdef inline floating tanh_(floating z) noexcept nogil:
+    if floating is float:
+        return tanhf(z)
+    else:
+        return tanh(z)
+
+cdef inline floating tanh_backward(floating a, floating delta) noexcept nogil:
+    return delta * (1 - a * a)
+
+
+# relu: a = max(z, 0);  da/dz = 0 where a == 0, else 1 (scikit-learn's convention).
+# `not (z <= 0)` keeps a NaN as NaN, as np.maximum does, so divergence stays visible.
+cdef inline floating relu(floating z) noexcept nogil:
+    return z if not (z <= 0) else 0
+
+cdef inline floating relu_backward(floating a, floating delta) noexcept nogil:
+    return delta if a != 0 else 0
+
+
+# identity: a = z;  da/dz = 1.  exp (Poisson output): a = exp(z).
+cdef inline floating exp_(floating z) noexcept nogil:
+    if floating is float:
+        return expf(z)
+    else:
+        return exp(z)
+
+
+# ---------------------------------------------------------------------------
+# Losses of one sample, in double. The output delta of every pair used here
+# (softmax + log-loss, logistic + binary log-loss, identity + squared error,
+# exp + Poisson deviance) is the canonical-link one: d loss / dz = a - y.
+# ---------------------------------------------------------------------------
+
+cdef inline double xlogy(double x, double y) noexcept nogil:
+    """x * log(y), with 0 where x == 0 (scipy.special.xlogy)."""
+    return 0.0 if x == 0 else x * log(y)
+
+
+cdef inline double clip(double p, double eps) noexcept nogil:
+    """Clip a probability to [eps, 1 - eps] as scikit-learn's log_loss does."""
+    return eps if p < eps else (1 - eps if p > 1 - eps else p)
+
+
+cdef inline double sample_loss(const floating* a, const floating* y, Py_ssize_t n,
+                               int loss) noexcept nogil:
+    """Loss of one sample: a = network output, y = target, both of length n."""
+    cdef double eps = FLT_EPSILON if floating is float else DBL_EPSILON
+    cdef double s = 0.0, p
+    cdef Py_ssize_t k
+    if loss == SQUARED_ERROR:          # 0.5 * mean_k (y - a)^2
+        for k in range(n):
+            s += (<double>y[k] - a[k]) * (<double>y[k] - a[k])
+        return 0.5 * s / n
+    if loss == LOG_LOSS:               # -sum_k y log p
+        for k in range(n):
+            s -= xlogy(y[k], clip(a[k], eps))
+        return s
+    if loss == BINARY_LOG_LOSS:        # -sum_k y log p + (1 - y) log(1 - p)
+        for k in range(n):
+            p = clip(a[k], eps)
+            s -= xlogy(y[k], p) + xlogy(1.0 - y[k], 1.0 - p)
+        return s
+    for k in range(n):                 # POISSON: sum_k y log(y / a) - y + a
+        s += xlogy(y[k], y[k] / <double>a[k]) - y[k] + a[k]
+    return s
+
+
+# ---------------------------------------------------------------------------
+# Array loops over the per-element kernels
+# ---------------------------------------------------------------------------
+
+cdef inline void bias_activation(floating* z, const floating* b, Py_ssize_t rows,
+                                 Py_ssize_t n, int kind) noexcept nogil:
+    """z <- f(z + b) over a row-major block of shape (rows, n); b has length n."""
+    cdef Py_ssize_t r, j
+    cdef floating* row
+    cdef floating zmax, total
+    for r in range(rows):
+        row = z + r * n
+        if kind == RELU:
+            for j in range(n):
+                row[j] = relu(row[j] + b[j])
+        elif kind == TANH:
+            for j in range(n):
+                row[j] = tanh_(row[j] + b[j])
+        elif kind == LOGISTIC:
+            for j in range(n):
+                row[j] = logistic(row[j] + b[j])
+        elif kind == EXP:
+            for j in range(n):
+                row[j] = exp_(row[j] + b[j])
+        elif kind == SOFTMAX:          # rows shifted by their max, as scikit-learn
+            for j in range(n):
+                row[j] = row[j] + b[j]
+            zmax = row[0]
+            for j in range(1, n):
+                zmax = row[j] if row[j] > zmax else zmax
+            total = 0
+            for j in range(n):
+                row[j] = exp_(row[j] - zmax)
+                total = total + row[j]
+            for j in range(n):
+                row[j] = row[j] / total
+        else:                          # IDENTITY
+            for j in range(n):
+                row[j] = row[j] + b[j]
+
+
+cdef inline void activation_backward(floating* delta, const floating* a,
+                                     Py_ssize_t size, int kind) noexcept nogil:
+    """delta <- delta * f'(z), elementwise over `size` values, a = f(z)."""
+    cdef Py_ssize_t i
+    if kind == RELU:
+        for i in range(size):
+            delta[i] = relu_backward(a[i], delta[i])
+    elif kind == TANH:
+        for i in range(size):
+            delta[i] = tanh_backward(a[i], delta[i])
+    elif kind == LOGISTIC:
+        for i in range(size):
+            delta[i] = logistic_backward(a[i], delta[i])
+    # IDENTITY: derivative 1, nothing to do
+
+
+# ---------------------------------------------------------------------------
+# Row-major GEMM through SciPy's BLAS
+# ---------------------------------------------------------------------------
+
+cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
+                      floating alpha, const floating* a, int lda,
+                      const floating* b, int ldb, floating beta,
+                      floating* c, int ldc) noexcept nogil:
+    """C = alpha op(A) op(B) + beta C for row-major C of shape (m, n).
+
+    A row-major matrix is the transpose of a column-major one, so this is the
+    column-major C^T = op(B)^T op(A)^T: swap the operands and the sizes.
+    """
+    cdef char ta = b'T' if trans_a else b'N'
+    cdef char tb = b'T' if trans_b else b'N'
+    if floating is float:
+        sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
+              &beta, c, &ldc)
+    else:
+        dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*> b, &ldb, <double*> a, &lda,
+              &beta, c, &ldc)

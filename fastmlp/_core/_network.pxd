@@ -1,0 +1,65 @@
+from cython cimport floating
+
+
+cdef struct Net:
+    # Shapes of a network, read by the nogil kernels. All arrays are owned by a Layout.
+    Py_ssize_t n_layers          # weight layers (scikit-learn's n_layers_ - 1)
+    const Py_ssize_t* units      # (n_layers + 1,) widths: n_features, hidden..., n_outputs
+    const Py_ssize_t* coef_off   # (n_layers,) start of W[i] (units[i], units[i+1]) in params
+    const Py_ssize_t* bias_off   # (n_layers,) start of b[i] (units[i+1],) in params
+    const Py_ssize_t* act_off    # (n_layers + 1,) start of layer j's (capacity, units[j]) block
+    Py_ssize_t n_coefs           # params[:n_coefs] holds the weights, the rest the intercepts
+    Py_ssize_t capacity          # rows the activation and delta buffers hold
+    int hidden                   # Activation of the hidden layers
+    int output                   # Activation of the output layer
+    int loss                     # Loss
+    double alpha                 # L2 penalty
+    int n_threads
+
+
+cdef class Layout:
+    cdef Net net
+    cdef Py_ssize_t[::1] _units, _coef_off, _bias_off, _act_off
+    cdef readonly Py_ssize_t n_params, act_size, delta_size
+
+
+cdef class Workspace:
+    # Buffers of one fit (or one prediction), allocated once. Held as arrays so a
+    # fused kernel can view them in the dtype it runs in.
+    cdef readonly Layout layout
+    cdef readonly object acts       # (act_size,) activations, layer 0 is the input batch
+    cdef readonly object deltas     # (delta_size,) d loss / dz, layers 1..n_layers
+    cdef readonly object row_loss   # (capacity,) float64, weighted loss of each row
+
+
+cdef double batch_loss_grad(
+    const Net* net,
+    const floating* params,          # IN (n_params,)
+    floating* grads,                 # OUT (n_params,)
+    const floating* x, Py_ssize_t xs0, Py_ssize_t xs1,  # IN X, element strides
+    const floating* y,               # IN (n_samples, n_outputs) C-ordered
+    const floating* sw,              # IN (n_samples,) or NULL
+    const Py_ssize_t* idx,           # IN (rows,) sample indices, or NULL for 0..rows-1
+    Py_ssize_t rows,
+    floating* acts,                  # work
+    floating* deltas,                # work
+    double* row_loss,                # work
+) noexcept nogil
+
+
+cdef void forward(
+    const Net* net,
+    const floating* params,          # IN
+    const floating* x, Py_ssize_t xs0, Py_ssize_t xs1,
+    const floating* y, const floating* sw, const Py_ssize_t* idx,
+    Py_ssize_t rows,
+    floating* acts,                  # OUT activations of every layer
+    floating* deltas,                # OUT output delta (when y is not NULL)
+    double* row_loss,                # OUT weighted loss per row (when y is not NULL)
+) noexcept nogil
+
+
+cdef check_x(Layout layout, Py_ssize_t n_params, const floating[:, :] X,
+             Py_ssize_t n_rows_max)
+cdef check_targets(Layout layout, Py_ssize_t n_samples, const floating[:, ::1] Y,
+                   const floating[::1] sample_weight)

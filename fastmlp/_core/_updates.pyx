@@ -1,0 +1,60 @@
+"""Parameter updates on the flat parameter buffer, one loop per optimizer.
+
+Both follow scikit-learn's `_stochastic_optimizers.py` operation for operation,
+including where it rounds: for float32 parameters the hyper-parameters are cast
+to float32 (NumPy treats Python floats as weak scalars), and Adam's step size is
+a float64 scalar, so its update is formed in float64 and added in float64 before
+the cast back. Every element is independent: any thread split gives the same bits.
+"""
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport pow, sqrt
+
+
+cdef enum:
+    PARALLEL_MIN = 1 << 15   # fewer elements than this are updated on one thread
+
+
+cdef inline int threads_for(Py_ssize_t n, int n_threads) noexcept nogil:
+    return n_threads if n >= PARALLEL_MIN else 1
+
+
+cdef void sgd_step(
+    floating* params, const floating* grads, floating* velocity,
+    Py_ssize_t n, double learning_rate, double momentum, bint nesterov,
+    int n_threads,
+) noexcept nogil:
+    """v <- momentum v - lr g; params += momentum v - lr g (Nesterov) or v (classical)."""
+    cdef floating mu = <floating> momentum, lr = <floating> learning_rate, vel
+    cdef Py_ssize_t i
+    for i in prange(n, schedule="static", num_threads=threads_for(n, n_threads)):
+        vel = mu * velocity[i] - lr * grads[i]
+        velocity[i] = vel
+        params[i] += (mu * vel - lr * grads[i]) if nesterov else vel
+
+
+cdef double adam_step_size(double learning_rate_init, double beta_1, double beta_2,
+                           long t) noexcept nogil:
+    """lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t): the bias corrections folded in."""
+    return learning_rate_init * sqrt(1 - pow(beta_2, t)) / (1 - pow(beta_1, t))
+
+
+cdef void adam_step(
+    floating* params, const floating* grads, floating* m, floating* v,
+    Py_ssize_t n, double step_size, double beta_1, double beta_2, double epsilon,
+    int n_threads,
+) noexcept nogil:
+    """m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2;
+    params += -lr_t m / (sqrt(v) + eps), eps added to the uncorrected sqrt(v)."""
+    cdef floating b1 = <floating> beta_1, c1 = <floating> (1 - beta_1)
+    cdef floating b2 = <floating> beta_2, c2 = <floating> (1 - beta_2)
+    cdef floating eps = <floating> epsilon
+    cdef floating mi, vi, root
+    cdef Py_ssize_t i
+    for i in prange(n, schedule="static", num_threads=threads_for(n, n_threads)):
+        mi = b1 * m[i] + c1 * grads[i]
+        vi = b2 * v[i] + c2 * (grads[i] * grads[i])
+        m[i] = mi
+        v[i] = vi
+        root = <floating> sqrt(vi) + eps
+        params[i] = <floating> (params[i] + (-step_size * mi) / root)

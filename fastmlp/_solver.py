@@ -1,0 +1,209 @@
+"""The training loops around the compiled core.
+
+The stochastic loop crosses into compiled code once per epoch; around it, as in
+scikit-learn's ``_fit_stochastic``: the shuffle order drawn from the
+estimator's RandomState, the early-stopping split and score, ``loss_curve_``,
+the stopping rule, warnings and verbose lines. lbfgs runs SciPy's L-BFGS-B on
+the compiled full-batch loss and gradient.
+"""
+import warnings
+
+import numpy as np
+import scipy.optimize
+from sklearn.base import is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
+from sklearn.utils.optimize import _check_optimize_result
+
+from ._core._epoch import run_epoch
+from ._core._network import Workspace, loss_grad
+from ._optimizers import make_optimizer
+from ._threads import blas_single_threaded, n_threads
+
+
+def batch_size_for(est, n_samples):
+    """scikit-learn's rule: 'auto' is min(200, n); an explicit size is clipped."""
+    if est.batch_size == "auto":
+        return min(200, n_samples)
+    if est.batch_size > n_samples:
+        warnings.warn(
+            "Got `batch_size` less than 1 or larger than "
+            "sample size. It is going to be clipped"
+        )
+    return int(np.clip(est.batch_size, 1, n_samples))
+
+
+def early_stopping_split(est, y, sample_weight):
+    """Row indices of the training and validation sets, drawn as scikit-learn draws
+    them: its train_test_split depends only on the number of rows and `stratify`,
+    so splitting the indices gives the same rows without copying X."""
+    # don't stratify in multilabel classification
+    stratify = y if is_classifier(est) and est.n_outputs_ == 1 else None
+    train_idx, val_idx = train_test_split(
+        np.arange(y.shape[0]),
+        random_state=est._random_state,
+        test_size=est.validation_fraction,
+        stratify=stratify,
+    )
+    if val_idx.shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' "
+            "or the size of your dataset."
+        )
+    return train_idx.astype(np.intp), val_idx
+
+
+def fit_stochastic(est, X, Y, y, sample_weight, params, incremental):
+    """Train with sgd or adam, one compiled call per epoch.
+
+    Parameters
+    ----------
+    est : the estimator (its coefs_ and intercepts_ are views of `params`)
+    X : ndarray of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs), the targets in X's dtype
+    y : ndarray, the targets as validation gave them (for the validation score)
+    sample_weight : ndarray of shape (n_samples,) or None
+    params : ndarray of shape (n_params,), updated in place
+    incremental : bool, partial_fit
+    """
+    if not incremental or not hasattr(est, "_optimizer"):
+        est._optimizer = make_optimizer(est, params.shape[0], params.dtype)
+    optimizer = est._optimizer
+    if est.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+
+    train_idx, validation = np.arange(X.shape[0], dtype=np.intp), None
+    if est.early_stopping:
+        train_idx, val_idx = early_stopping_split(est, y, sample_weight)
+        y_val = y[val_idx]
+        if is_classifier(est):
+            y_val = est._label_binarizer.inverse_transform(y_val)
+        sw_val = None if sample_weight is None else sample_weight[val_idx]
+        validation = (X[val_idx], y_val, sw_val)
+
+    n_train = train_idx.shape[0]
+    batch_size = batch_size_for(est, n_train)
+    ws = Workspace(est._layout(batch_size), X.dtype)
+    grads = np.empty_like(params)
+    order = np.arange(n_train, dtype=np.intp)
+    threads = n_threads()
+    try:
+        est.n_iter_ = 0
+        with blas_single_threaded():
+            for _ in range(est.max_iter):
+                if est.shuffle:
+                    # what sklearn.utils.shuffle draws, compounding epoch after epoch
+                    order = order[est._random_state.permutation(n_train)]
+                loss_sum = run_epoch(ws, params, grads, optimizer, X, Y, sample_weight,
+                                     train_idx[order], batch_size, threads)
+                if end_of_epoch(est, loss_sum / n_train, n_train, optimizer, validation,
+                                incremental):
+                    break
+    except KeyboardInterrupt:
+        warnings.warn("Training interrupted by user.")
+
+    if est.early_stopping:
+        params[:] = est._best_params
+
+
+def end_of_epoch(est, loss, n_train, optimizer, validation, incremental):
+    """Bookkeeping after an epoch; returns True when training stops."""
+    est.n_iter_ += 1
+    est.loss_ = loss
+    est.t_ += n_train
+    est.loss_curve_.append(est.loss_)
+    if est.verbose:
+        print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+
+    update_no_improvement_count(est, validation)
+    # for learning rate that needs to be updated at iteration end
+    optimizer.iteration_ends(est.t_)
+
+    if est._no_improvement_count > est.n_iter_no_change:
+        # not better than last `n_iter_no_change` iterations by tol:
+        # stop or decrease learning rate
+        if validation is not None:
+            msg = (
+                "Validation score did not improve more than "
+                "tol=%f for %d consecutive epochs." % (est.tol, est.n_iter_no_change)
+            )
+        else:
+            msg = (
+                "Training loss did not improve more than tol=%f"
+                " for %d consecutive epochs." % (est.tol, est.n_iter_no_change)
+            )
+        if optimizer.trigger_stopping(msg, est.verbose):
+            return True
+        est._no_improvement_count = 0
+
+    if incremental:
+        return True
+    if est.n_iter_ == est.max_iter:
+        warnings.warn(
+            "Stochastic Optimizer: Maximum iterations (%d) "
+            "reached and the optimization hasn't converged yet." % est.max_iter,
+            ConvergenceWarning,
+        )
+    return False
+
+
+def update_no_improvement_count(est, validation):
+    """The stall counter: on the validation score with early stopping, else on the loss."""
+    if validation is not None:
+        X_val, y_val, sw_val = validation
+        # compute validation score (can be NaN), use that for stopping
+        score = est._score(X_val, y_val, sample_weight=sw_val)
+        est.validation_scores_.append(score)
+        if est.verbose:
+            print("Validation score: %f" % est.validation_scores_[-1])
+        if score < est.best_validation_score_ + est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if score > est.best_validation_score_:
+            est.best_validation_score_ = score
+            est._best_params = est._packed_params().copy()
+    else:
+        if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if est.loss_curve_[-1] < est.best_loss_:
+            est.best_loss_ = est.loss_curve_[-1]
+
+
+def fit_lbfgs(est, X, Y, sample_weight, params):
+    """Minimise the full-batch loss with SciPy's L-BFGS-B, as scikit-learn does.
+
+    SciPy works in float64, and scikit-learn then computes in float64 whatever
+    X's dtype, so the core runs in float64 here. Returns the optimal parameters."""
+    X = X.astype(np.float64, copy=False)
+    Y = Y.astype(np.float64, copy=False)
+    if sample_weight is not None:
+        sample_weight = sample_weight.astype(np.float64, copy=False)
+    ws = Workspace(est._layout(X.shape[0]), np.float64)
+    grads = np.empty(params.shape[0], dtype=np.float64)
+    threads = n_threads()
+
+    def fun(packed):
+        loss = loss_grad(ws, packed, grads, X, Y, sample_weight, threads)
+        return loss, grads.copy()
+
+    iprint = 1 if est.verbose is True or est.verbose >= 1 else -1
+    with blas_single_threaded():
+        opt_res = scipy.optimize.minimize(
+            fun,
+            params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options={
+                "maxfun": est.max_fun,
+                "maxiter": est.max_iter,
+                "gtol": est.tol,
+                **_get_additional_lbfgs_options_dict("iprint", iprint),
+            },
+        )
+    est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
+    est.loss_ = opt_res.fun
+    return opt_res.x

@@ -1,0 +1,79 @@
+"""Build the compiled core: the Cython extensions and an OpenMP probe.
+
+Metadata lives in pyproject.toml. OpenMP is used when the compiler can build and
+link a tiny OpenMP program; otherwise the core builds single-threaded.
+"""
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+OPENMP_PROBE = r"""
+#include <omp.h>
+int main(void) {
+    int n = 0;
+    #pragma omp parallel reduction(+:n)
+    n += 1;
+    return n > 0 ? 0 : 1;
+}
+"""
+
+CYTHON_DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": False,
+    "wraparound": False,
+    "cdivision": True,
+    "initializedcheck": False,
+    "nonecheck": False,
+    "embedsignature": True,
+}
+
+
+def openmp_flags():
+    """Return (compile_args, link_args) enabling OpenMP, or empty lists without it."""
+    if os.environ.get("FASTMLP_NO_OPENMP"):
+        return [], []
+    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "probe.c"
+        src.write_text(OPENMP_PROBE)
+        cmd = cc.split() + ["-fopenmp", str(src), "-o", str(Path(tmp) / "probe")]
+        try:
+            ok = subprocess.run(cmd, capture_output=True).returncode == 0
+        except OSError:
+            ok = False
+    if not ok:
+        print("fastmlp: OpenMP not available, building single-threaded", file=sys.stderr)
+        return [], []
+    return ["-fopenmp"], ["-fopenmp"]
+
+
+def extensions():
+    compile_args, link_args = openmp_flags()
+    modules = ["_kernels", "_network", "_updates", "_epoch"]
+    return [
+        Extension(
+            f"fastmlp._core.{name}",
+            [f"fastmlp/_core/{name}.pyx"],
+            include_dirs=[numpy.get_include(), "csrc"],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+            extra_compile_args=["-O3"] + compile_args,
+            extra_link_args=link_args,
+        )
+        for name in modules
+    ]
+
+
+setup(
+    ext_modules=cythonize(
+        extensions(),
+        compiler_directives=CYTHON_DIRECTIVES,
+        annotate=bool(os.environ.get("FASTMLP_ANNOTATE")),
+    )
+)
