@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
@@ -177,6 +178,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sp.issparse(X):      # the core reads rows: CSC becomes CSR, never dense
+            X = X.tocsr()
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
         if y.ndim == 1:
@@ -237,12 +240,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _forward_pass_fast(self, X, check_input=True):
         """Output of the network for X, of shape (n_samples, n_outputs)."""
         if check_input:
-            X = validate_data(self, X, reset=False)
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         params = self._packed_params()
         dtype = np.result_type(X.dtype, params.dtype)
         if dtype not in (np.float32, np.float64):
             dtype = np.float64
         X = X.astype(dtype, copy=False)
+        if sp.issparse(X):
+            X = X.tocsr()
         params = params.astype(dtype, copy=False)
         capacity = min(X.shape[0], _PREDICT_CHUNK)
         ws = Workspace(self._layout(capacity), dtype)
@@ -259,6 +264,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
         return score_function(y, y_pred, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
@@ -288,7 +298,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         )
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True,
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -447,10 +457,16 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         )
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            # scikit-learn trains on to a NaN loss here; we say why instead
+            raise ValueError(
+                "Some value(s) of y are negative which is not allowed for Poisson "
+                "regression."
+            )
         return X, y
 
     # scikit-learn 1.9.1 passes the method itself (always truthy), so its

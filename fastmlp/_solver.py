@@ -17,7 +17,7 @@ from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
 
 from ._core._epoch import run_epoch
-from ._core._network import Workspace, loss_grad
+from ._core._network import InputMatrix, Workspace, loss_grad
 from ._optimizers import make_optimizer
 from ._threads import blas_single_threaded, n_threads
 
@@ -87,6 +87,7 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental):
     ws = Workspace(est._layout(batch_size), X.dtype)
     grads = np.empty_like(params)
     order = np.arange(n_train, dtype=np.intp)
+    X_in = InputMatrix(X)      # checked once, read by every epoch
     threads = n_threads()
     try:
         est.n_iter_ = 0
@@ -95,7 +96,7 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental):
                 if est.shuffle:
                     # what sklearn.utils.shuffle draws, compounding epoch after epoch
                     order = order[est._random_state.permutation(n_train)]
-                loss_sum = run_epoch(ws, params, grads, optimizer, X, Y, sample_weight,
+                loss_sum = run_epoch(ws, params, grads, optimizer, X_in, Y, sample_weight,
                                      train_idx[order], batch_size, threads)
                 if end_of_epoch(est, loss_sum / n_train, n_train, optimizer, validation,
                                 incremental):
@@ -176,25 +177,24 @@ def update_no_improvement_count(est, validation):
 def fit_lbfgs(est, X, Y, sample_weight, params):
     """Minimise the full-batch loss with SciPy's L-BFGS-B, as scikit-learn does.
 
-    SciPy works in float64, and scikit-learn then computes in float64 whatever
-    X's dtype, so the core runs in float64 here. Returns the optimal parameters."""
-    X = X.astype(np.float64, copy=False)
-    Y = Y.astype(np.float64, copy=False)
-    if sample_weight is not None:
-        sample_weight = sample_weight.astype(np.float64, copy=False)
-    ws = Workspace(est._layout(X.shape[0]), np.float64)
-    grads = np.empty(params.shape[0], dtype=np.float64)
+    SciPy evaluates the objective at x of x0's dtype, X's, so the core runs in
+    X's dtype; the optimum comes back float64, as scikit-learn's weights do.
+    Returns the optimal parameters."""
+    ws = Workspace(est._layout(X.shape[0]), X.dtype)
+    grads = np.empty(params.shape[0], dtype=X.dtype)
+    X_in = InputMatrix(X)
     threads = n_threads()
 
     def fun(packed):
-        loss = loss_grad(ws, packed, grads, X, Y, sample_weight, threads)
+        packed = np.ascontiguousarray(packed, dtype=X.dtype)
+        loss = loss_grad(ws, packed, grads, X_in, Y, sample_weight, threads)
         return loss, grads.copy()
 
     iprint = 1 if est.verbose is True or est.verbose >= 1 else -1
     with blas_single_threaded():
         opt_res = scipy.optimize.minimize(
             fun,
-            params.astype(np.float64),
+            params,
             method="L-BFGS-B",
             jac=True,
             options={

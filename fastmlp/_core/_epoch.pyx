@@ -9,12 +9,22 @@ from cython cimport floating
 
 import numpy as np
 
-from ._network cimport Layout, Net, Workspace, batch_loss_grad, check_targets, check_x
+from ._network cimport (
+    InputMatrix,
+    Layout,
+    Net,
+    Workspace,
+    batch_loss_grad,
+    check_targets,
+    check_x,
+)
+
+from ._network import as_input
 from ._updates cimport ADAM, SGD, adam_step, adam_step_size, sgd_step
 
 
 def run_epoch(Workspace ws, floating[::1] params, floating[::1] grads, optimizer,
-              const floating[:, :] X not None, const floating[:, ::1] Y not None,
+              X, const floating[:, ::1] Y not None,
               const floating[::1] sample_weight, const Py_ssize_t[::1] order not None,
               Py_ssize_t batch_size, int n_threads):
     """Train one epoch over the rows `order` of (X, Y), in consecutive batches.
@@ -26,7 +36,8 @@ def run_epoch(Workspace ws, floating[::1] params, floating[::1] grads, optimizer
     grads : ndarray of shape (n_params,), work
     optimizer : SGD or Adam state (fastmlp._optimizers); its state arrays are
         updated in place and its step count `t` advanced.
-    X : ndarray of shape (n_samples, n_features), any strides
+    X : ndarray (any strides) or CSR matrix of shape (n_samples, n_features),
+        or an InputMatrix
     Y : ndarray of shape (n_samples, n_outputs)
     sample_weight : ndarray of shape (n_samples,) or None
     order : ndarray of shape (n_train,) of row indices into X
@@ -38,9 +49,11 @@ def run_epoch(Workspace ws, floating[::1] params, floating[::1] grads, optimizer
     loss_sum : float
         Sum over batches of batch loss times batch length.
     """
+    cdef InputMatrix x = as_input(X)
     cdef Net net = ws.layout.net
-    cdef Py_ssize_t n = order.shape[0], n_samples = X.shape[0]
-    check_x(ws.layout, params.shape[0], X, n_samples)
+    cdef Py_ssize_t n = order.shape[0], n_samples = x.input.n_rows
+    check_x(ws.layout, params.shape[0], x,
+            np.dtype(np.float32 if floating is float else np.float64), n_samples)
     check_targets(ws.layout, n_samples, Y, sample_weight)
     if grads.shape[0] != params.shape[0]:
         raise ValueError("grads and params have different lengths")
@@ -66,8 +79,6 @@ def run_epoch(Workspace ws, floating[::1] params, floating[::1] grads, optimizer
     cdef floating[::1] deltas = ws.deltas
     cdef double[::1] row_loss = ws.row_loss
     cdef const floating* sw = NULL if sample_weight is None else &sample_weight[0]
-    cdef Py_ssize_t xs0 = X.strides[0] // sizeof(floating)
-    cdef Py_ssize_t xs1 = X.strides[1] // sizeof(floating)
     cdef Py_ssize_t b, start, rows, n_params = params.shape[0]
     cdef double loss, loss_sum = 0.0
     net.n_threads = n_threads
@@ -78,7 +89,7 @@ def run_epoch(Workspace ws, floating[::1] params, floating[::1] grads, optimizer
                 start = b * batch_size
                 rows = min(batch_size, n - start)
                 loss = batch_loss_grad(
-                    &net, &params[0], &grads[0], &X[0, 0], xs0, xs1, &Y[0, 0], sw,
+                    &net, &params[0], &grads[0], &x.input, &Y[0, 0], sw,
                     &order[start], rows, &acts[0], &deltas[0], &row_loss[0])
                 loss_sum += loss * rows
                 if kind == SGD:

@@ -17,6 +17,22 @@ cdef struct Net:
     int n_threads
 
 
+cdef struct Input:
+    # The input matrix X of shape (n_rows, n_cols): dense with element strides,
+    # or CSR (indices != NULL). Values are of the dtype the kernel runs in.
+    const void* data
+    Py_ssize_t s0, s1               # dense: element strides of rows and columns
+    const Py_ssize_t* indices       # CSR: column of each stored value, or NULL
+    const Py_ssize_t* indptr        # CSR: (n_rows + 1,) start of each row in data
+    Py_ssize_t n_rows, n_cols
+
+
+cdef class InputMatrix:
+    cdef Input input
+    cdef readonly object dtype
+    cdef object _keep              # the arrays `input` points into
+
+
 cdef class Layout:
     cdef Net net
     cdef Py_ssize_t[::1] _units, _coef_off, _bias_off, _act_off
@@ -36,7 +52,7 @@ cdef double batch_loss_grad(
     const Net* net,
     const floating* params,          # IN (n_params,)
     floating* grads,                 # OUT (n_params,)
-    const floating* x, Py_ssize_t xs0, Py_ssize_t xs1,  # IN X, element strides
+    const Input* X,                  # IN (n_samples, n_features)
     const floating* y,               # IN (n_samples, n_outputs) C-ordered
     const floating* sw,              # IN (n_samples,) or NULL
     const Py_ssize_t* idx,           # IN (rows,) sample indices, or NULL for 0..rows-1
@@ -50,7 +66,7 @@ cdef double batch_loss_grad(
 cdef void forward(
     const Net* net,
     const floating* params,          # IN
-    const floating* x, Py_ssize_t xs0, Py_ssize_t xs1,
+    const Input* X,
     const floating* y, const floating* sw, const Py_ssize_t* idx,
     Py_ssize_t rows,
     floating* acts,                  # OUT activations of every layer
@@ -59,7 +75,7 @@ cdef void forward(
 ) noexcept nogil
 
 
-cdef check_x(Layout layout, Py_ssize_t n_params, const floating[:, :] X,
+cdef check_x(Layout layout, Py_ssize_t n_params, InputMatrix X, object dtype,
              Py_ssize_t n_rows_max)
 cdef check_targets(Layout layout, Py_ssize_t n_samples, const floating[:, ::1] Y,
                    const floating[::1] sample_weight)

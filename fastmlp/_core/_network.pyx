@@ -121,26 +121,108 @@ cdef class Workspace:
         self.row_loss = np.empty(layout.net.capacity, dtype=np.float64)
 
 
+cdef class InputMatrix:
+    """X for the kernels: a 2-D ndarray (any strides) or a CSR matrix.
+
+    The CSR structure is checked here, once, so that no kernel can read outside it.
+    """
+
+    def __init__(self, X):
+        cdef const float[:, :] dense32
+        cdef const double[:, :] dense64
+        cdef const float[:] values32
+        cdef const double[:] values64
+        cdef const Py_ssize_t[::1] indices, indptr
+        self.dtype = X.dtype
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"X must be float32 or float64, got {self.dtype}")
+        n_rows, n_cols = X.shape
+        self.input.n_rows, self.input.n_cols = n_rows, n_cols
+        if n_rows == 0 or n_cols == 0:
+            raise ValueError(f"X has shape {X.shape}")
+        if hasattr(X, "indptr"):                 # CSR
+            if X.format != "csr":
+                raise ValueError(f"sparse X must be CSR, got {X.format}")
+            indptr = np.asarray(X.indptr, dtype=np.intp)
+            indices = np.asarray(X.indices, dtype=np.intp)
+            nnz = indices.shape[0]
+            if (indptr.shape[0] != n_rows + 1 or indptr[0] != 0 or indptr[n_rows] > nnz
+                    or np.any(np.diff(indptr) < 0) or X.data.shape[0] < indptr[n_rows]
+                    or (nnz and (np.min(indices) < 0 or np.max(indices) >= n_cols))):
+                raise ValueError("X is not a valid CSR matrix")
+            data = np.ascontiguousarray(X.data)
+            if nnz == 0:    # keep a valid pointer for an all-zero matrix
+                data, indices = np.zeros(1, self.dtype), np.zeros(1, np.intp)
+            if self.dtype == np.float32:
+                values32 = data
+                self.input.data = &values32[0]
+            else:
+                values64 = data
+                self.input.data = &values64[0]
+            self.input.indices, self.input.indptr = &indices[0], &indptr[0]
+            self._keep = (data, indices, indptr)
+            return
+        if self.dtype == np.float32:
+            dense32 = X
+            self.input.data = &dense32[0, 0]
+        else:
+            dense64 = X
+            self.input.data = &dense64[0, 0]
+        if X.strides[0] % X.itemsize or X.strides[1] % X.itemsize:
+            raise ValueError("X's strides are not a multiple of its item size")
+        self.input.s0, self.input.s1 = X.strides[0] // X.itemsize, X.strides[1] // X.itemsize
+        self.input.indices = self.input.indptr = NULL
+        self._keep = X
+
+    @property
+    def shape(self):
+        return (self.input.n_rows, self.input.n_cols)
+
+
 # ---------------------------------------------------------------------------
 # Forward pass: rows are independent, so a row tile goes through every layer
 # ---------------------------------------------------------------------------
 
 cdef void gather_rows(
-    const floating* x, Py_ssize_t xs0, Py_ssize_t xs1,  # IN X with element strides
-    const Py_ssize_t* idx,                               # IN row indices, or NULL
-    Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t n_features,
-    floating* out,                                       # OUT (rows, n_features) C-ordered
+    const Input* X, const Py_ssize_t* idx,  # IN X and the batch's row indices, or NULL
+    Py_ssize_t r0, Py_ssize_t r1,
+    floating* out,                          # OUT (rows, n_features) C-ordered
 ) noexcept nogil:
-    cdef Py_ssize_t r, j, i
+    cdef const floating* x = <const floating*> X.data
+    cdef Py_ssize_t r, j, i, n = X.n_cols
     cdef const floating* src
     for r in range(r0, r1):
         i = idx[r] if idx != NULL else r
-        src = x + i * xs0
-        if xs1 == 1:
-            memcpy(out + r * n_features, src, n_features * sizeof(floating))
+        src = x + i * X.s0
+        if X.s1 == 1:
+            memcpy(out + r * n, src, n * sizeof(floating))
         else:
-            for j in range(n_features):
-                out[r * n_features + j] = src[j * xs1]
+            for j in range(n):
+                out[r * n + j] = src[j * X.s1]
+
+
+cdef void sparse_times_dense(
+    const Input* X, const Py_ssize_t* idx,  # IN CSR X and the batch's row indices
+    Py_ssize_t r0, Py_ssize_t r1,
+    const floating* w, Py_ssize_t n_out,    # IN W[0] of shape (n_features, n_out)
+    floating* out,                          # OUT (rows, n_out): X[idx] @ W[0]
+) noexcept nogil:
+    """Sparse rows times W, accumulated in SciPy's order (csr_matvecs)."""
+    cdef const floating* data = <const floating*> X.data
+    cdef Py_ssize_t r, i, p, k
+    cdef floating v
+    cdef floating* o
+    cdef const floating* wrow
+    for r in range(r0, r1):
+        i = idx[r] if idx != NULL else r
+        o = out + r * n_out
+        for k in range(n_out):
+            o[k] = 0
+        for p in range(X.indptr[i], X.indptr[i + 1]):
+            v = data[p]
+            wrow = w + X.indices[p] * n_out
+            for k in range(n_out):
+                o[k] += v * wrow[k]
 
 
 cdef void output_delta(
@@ -164,8 +246,7 @@ cdef void output_delta(
 
 
 cdef void forward_tile(
-    const Net* net, const floating* params,
-    const floating* x, Py_ssize_t xs0, Py_ssize_t xs1,
+    const Net* net, const floating* params, const Input* X,
     const floating* y, const floating* sw, const Py_ssize_t* idx,
     Py_ssize_t r0, Py_ssize_t r1,
     floating* acts, floating* deltas, double* row_loss,
@@ -174,15 +255,17 @@ cdef void forward_tile(
     cdef const Py_ssize_t* u = net.units
     cdef Py_ssize_t L = net.n_layers, l
     cdef Py_ssize_t rows = r1 - r0
-    cdef floating* a_in
     cdef floating* a_out
-    gather_rows(x, xs0, xs1, idx, r0, r1, u[0], acts)
     for l in range(L):
-        a_in = acts + net.act_off[l] + r0 * u[l]
         a_out = acts + net.act_off[l + 1] + r0 * u[l + 1]
-        gemm(False, False, <int> rows, <int> u[l + 1], <int> u[l],
-             1, a_in, <int> u[l], params + net.coef_off[l], <int> u[l + 1],
-             0, a_out, <int> u[l + 1])
+        if l == 0 and X.indices != NULL:
+            sparse_times_dense(X, idx, r0, r1, params, u[1], acts + net.act_off[1])
+        else:
+            if l == 0:
+                gather_rows(X, idx, r0, r1, acts)
+            gemm(False, False, <int> rows, <int> u[l + 1], <int> u[l],
+                 1, acts + net.act_off[l] + r0 * u[l], <int> u[l],
+                 params + net.coef_off[l], <int> u[l + 1], 0, a_out, <int> u[l + 1])
         bias_activation(a_out, params + net.bias_off[l], rows, u[l + 1],
                         net.hidden if l < L - 1 else net.output)
     if y != NULL:
@@ -193,7 +276,7 @@ cdef void forward_tile(
 cdef void forward(
     const Net* net,
     const floating* params,
-    const floating* x, Py_ssize_t xs0, Py_ssize_t xs1,
+    const Input* X,
     const floating* y, const floating* sw, const Py_ssize_t* idx,
     Py_ssize_t rows,
     floating* acts,
@@ -205,7 +288,7 @@ cdef void forward(
     With y, also each row's weighted loss and the output delta."""
     cdef Py_ssize_t tiles = n_tiles(rows), t
     for t in prange(tiles, schedule="static", num_threads=net.n_threads):
-        forward_tile(net, params, x, xs0, xs1, y, sw, idx,
+        forward_tile(net, params, X, y, sw, idx,
                      tile_start(rows, tiles, t), tile_start(rows, tiles, t + 1),
                      acts, deltas, row_loss)
 
@@ -231,6 +314,33 @@ cdef void weight_grad_tile(
          0, gw, <int> n_out)
     for i in range((f1 - f0) * n_out):
         gw[i] = (gw[i] + alpha * w[i]) / s
+
+
+cdef void sparse_weight_grad_tile(
+    const Net* net, const Input* X, const Py_ssize_t* idx,
+    Py_ssize_t f0, Py_ssize_t f1, Py_ssize_t rows,
+    const floating* params, const floating* delta, double sw_sum,
+    floating* grads,           # OUT rows f0..f1 of dW[0]
+) noexcept nogil:
+    """dW[0][f0:f1] for CSR X: X[idx].T @ delta over the features f0..f1, summed
+    batch row after batch row as SciPy's csc_matvecs sums, then the L2 term."""
+    cdef const floating* data = <const floating*> X.data
+    cdef Py_ssize_t n_out = net.units[1], r, i, p, c, k
+    cdef floating* gw = grads + net.coef_off[0]
+    cdef const floating* w = params + net.coef_off[0]
+    cdef floating alpha = <floating> net.alpha, s = <floating> sw_sum, v
+    for k in range(f0 * n_out, f1 * n_out):
+        gw[k] = 0
+    for r in range(rows):
+        i = idx[r] if idx != NULL else r
+        for p in range(X.indptr[i], X.indptr[i + 1]):
+            c = X.indices[p]
+            if f0 <= c < f1:
+                v = data[p]
+                for k in range(n_out):
+                    gw[c * n_out + k] += v * delta[r * n_out + k]
+    for k in range(f0 * n_out, f1 * n_out):
+        gw[k] = (gw[k] + alpha * w[k]) / s
 
 
 cdef void bias_grad(
@@ -266,8 +376,8 @@ cdef void delta_tile(
 
 
 cdef void backward(
-    const Net* net, const floating* params, const floating* acts,
-    floating* deltas, Py_ssize_t rows, double sw_sum,
+    const Net* net, const floating* params, const Input* X, const Py_ssize_t* idx,
+    const floating* acts, floating* deltas, Py_ssize_t rows, double sw_sum,
     floating* grads,           # OUT (n_params,)
 ) noexcept nogil:
     """Backpropagation, last layer first. The tasks of one layer are independent
@@ -280,7 +390,11 @@ cdef void backward(
         r_tiles = n_tiles(rows) if l > 0 else 0
         for task in prange(f_tiles + r_tiles + 1, schedule="dynamic",
                            num_threads=net.n_threads):
-            if task < f_tiles:
+            if task < f_tiles and l == 0 and X.indices != NULL:
+                sparse_weight_grad_tile(net, X, idx, tile_start(net.units[0], f_tiles, task),
+                                        tile_start(net.units[0], f_tiles, task + 1), rows,
+                                        params, delta, sw_sum, grads)
+            elif task < f_tiles:
                 weight_grad_tile(net, l, tile_start(net.units[l], f_tiles, task),
                                  tile_start(net.units[l], f_tiles, task + 1), rows,
                                  params, acts, delta, sw_sum, grads)
@@ -297,7 +411,7 @@ cdef double batch_loss_grad(
     const Net* net,
     const floating* params,
     floating* grads,
-    const floating* x, Py_ssize_t xs0, Py_ssize_t xs1,
+    const Input* X,
     const floating* y,
     const floating* sw,
     const Py_ssize_t* idx,
@@ -312,7 +426,7 @@ cdef double batch_loss_grad(
     is the batch's size or the sum of its sample weights, as scikit-learn."""
     cdef double sw_sum = 0.0, loss = 0.0, l2 = 0.0
     cdef Py_ssize_t r, i
-    forward(net, params, x, xs0, xs1, y, sw, idx, rows, acts, deltas, row_loss)
+    forward(net, params, X, y, sw, idx, rows, acts, deltas, row_loss)
     for r in range(rows):
         loss += row_loss[r]
         if sw != NULL:
@@ -321,7 +435,7 @@ cdef double batch_loss_grad(
         sw_sum = rows
     for i in range(net.n_coefs):
         l2 += <double> params[i] * params[i]
-    backward(net, params, acts, deltas, rows, sw_sum, grads)
+    backward(net, params, X, idx, acts, deltas, rows, sw_sum, grads)
     return loss / sw_sum + 0.5 * net.alpha * l2 / sw_sum
 
 
@@ -329,17 +443,17 @@ cdef double batch_loss_grad(
 # Python entry points: check every size, then release the GIL
 # ---------------------------------------------------------------------------
 
-cdef check_x(Layout layout, Py_ssize_t n_params, const floating[:, :] X,
+cdef check_x(Layout layout, Py_ssize_t n_params, InputMatrix X, object dtype,
              Py_ssize_t n_rows_max):
     cdef const Net* net = &layout.net
     if n_params != layout.n_params:
         raise ValueError(f"expected {layout.n_params} parameters, got {n_params}")
-    if X.shape[1] != net.units[0]:
-        raise ValueError(f"X has {X.shape[1]} features, the network {net.units[0]}")
-    if X.shape[0] > n_rows_max:
-        raise ValueError(f"X has {X.shape[0]} rows, the workspace holds {n_rows_max}")
-    if X.strides[0] % sizeof(floating) or X.strides[1] % sizeof(floating):
-        raise ValueError("X's strides are not a multiple of its item size")
+    if X.dtype != dtype:
+        raise ValueError(f"X is {X.dtype}, the parameters {dtype}")
+    if X.input.n_cols != net.units[0]:
+        raise ValueError(f"X has {X.input.n_cols} features, the network {net.units[0]}")
+    if X.input.n_rows > n_rows_max:
+        raise ValueError(f"X has {X.input.n_rows} rows, the workspace holds {n_rows_max}")
 
 
 cdef check_targets(Layout layout, Py_ssize_t n_samples, const floating[:, ::1] Y,
@@ -352,9 +466,26 @@ cdef check_targets(Layout layout, Py_ssize_t n_samples, const floating[:, ::1] Y
         raise ValueError("sample_weight and X have different lengths")
 
 
-def loss_grad(Workspace ws, const floating[::1] params, floating[::1] grads,
-              const floating[:, :] X not None, const floating[:, ::1] Y not None,
-              const floating[::1] sample_weight, int n_threads):
+cdef inline Input row_block(const Input* X, Py_ssize_t start, Py_ssize_t rows,
+                            Py_ssize_t itemsize) noexcept nogil:
+    """Rows start..start+rows of X, as an Input of their own."""
+    cdef Input block = X[0]
+    block.n_rows = rows
+    if X.indices != NULL:
+        block.indptr = X.indptr + start
+    else:
+        block.data = <const char*> X.data + start * X.s0 * itemsize
+    return block
+
+
+def as_input(X):
+    """X as the kernels take it: an InputMatrix of an ndarray or a CSR matrix."""
+    return X if isinstance(X, InputMatrix) else InputMatrix(X)
+
+
+def loss_grad(Workspace ws, const floating[::1] params, floating[::1] grads, X,
+              const floating[:, ::1] Y not None, const floating[::1] sample_weight,
+              int n_threads):
     """Full-batch loss and gradient (lbfgs and gradient checks).
 
     Parameters
@@ -362,7 +493,7 @@ def loss_grad(Workspace ws, const floating[::1] params, floating[::1] grads,
     ws : Workspace whose layout's capacity is at least n_samples
     params : ndarray of shape (n_params,)
     grads : ndarray of shape (n_params,), OUT
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray or CSR matrix of shape (n_samples, n_features), or an InputMatrix
     Y : ndarray of shape (n_samples, n_outputs)
     sample_weight : ndarray of shape (n_samples,) or None
     n_threads : int
@@ -371,9 +502,11 @@ def loss_grad(Workspace ws, const floating[::1] params, floating[::1] grads,
     -------
     loss : float
     """
+    cdef InputMatrix x = as_input(X)
     cdef Net net = ws.layout.net
-    check_x(ws.layout, params.shape[0], X, net.capacity)
-    check_targets(ws.layout, X.shape[0], Y, sample_weight)
+    check_x(ws.layout, params.shape[0], x, np.dtype(np.float32 if floating is float
+                                                    else np.float64), net.capacity)
+    check_targets(ws.layout, x.input.n_rows, Y, sample_weight)
     if grads.shape[0] != params.shape[0]:
         raise ValueError("grads and params have different lengths")
     cdef floating[::1] acts = ws.acts
@@ -383,34 +516,34 @@ def loss_grad(Workspace ws, const floating[::1] params, floating[::1] grads,
     cdef double loss
     net.n_threads = n_threads
     with nogil:
-        loss = batch_loss_grad(
-            &net, &params[0], &grads[0],
-            &X[0, 0], X.strides[0] // sizeof(floating), X.strides[1] // sizeof(floating),
-            &Y[0, 0], sw, NULL, X.shape[0], &acts[0], &deltas[0], &row_loss[0])
+        loss = batch_loss_grad(&net, &params[0], &grads[0], &x.input, &Y[0, 0], sw, NULL,
+                               x.input.n_rows, &acts[0], &deltas[0], &row_loss[0])
     return loss
 
 
-def predict(Workspace ws, const floating[::1] params, const floating[:, :] X,
-            floating[:, ::1] out, int n_threads):
+def predict(Workspace ws, const floating[::1] params, X, floating[:, ::1] out,
+            int n_threads):
     """Output of the network for every row of X, in chunks of the capacity.
 
     Parameters
     ----------
     ws : Workspace
     params : ndarray of shape (n_params,)
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray or CSR matrix of shape (n_samples, n_features), or an InputMatrix
     out : ndarray of shape (n_samples, n_outputs), OUT
     n_threads : int
     """
+    cdef InputMatrix x = as_input(X)
     cdef Net net = ws.layout.net
-    check_x(ws.layout, params.shape[0], X, X.shape[0])
-    cdef Py_ssize_t L = net.n_layers, n_out = net.units[L]
-    if out.shape[0] != X.shape[0] or out.shape[1] != n_out:
+    cdef Py_ssize_t itemsize = sizeof(floating)
+    check_x(ws.layout, params.shape[0], x, np.dtype(np.float32 if floating is float
+                                                    else np.float64), x.input.n_rows)
+    cdef Py_ssize_t L = net.n_layers, n_out = net.units[L], n = x.input.n_rows
+    if out.shape[0] != n or out.shape[1] != n_out:
         raise ValueError("out has the wrong shape")
     cdef floating[::1] acts = ws.acts
-    cdef Py_ssize_t xs0 = X.strides[0] // sizeof(floating)
-    cdef Py_ssize_t xs1 = X.strides[1] // sizeof(floating)
-    cdef Py_ssize_t c, start, rows, n = X.shape[0]
+    cdef Py_ssize_t c, start, rows
+    cdef Input block
     cdef const floating* no_y = NULL
     cdef floating* no_deltas = NULL
     net.n_threads = n_threads
@@ -418,7 +551,8 @@ def predict(Workspace ws, const floating[::1] params, const floating[:, :] X,
         for c in range((n + net.capacity - 1) // net.capacity):
             start = c * net.capacity
             rows = min(net.capacity, n - start)
-            forward(&net, &params[0], &X[start, 0], xs0, xs1, no_y, no_y, NULL,
-                    rows, &acts[0], no_deltas, NULL)
+            block = row_block(&x.input, start, rows, itemsize)
+            forward(&net, &params[0], &block, no_y, no_y, NULL, rows, &acts[0],
+                    no_deltas, NULL)
             memcpy(&out[start, 0], &acts[net.act_off[L]], rows * n_out * sizeof(floating))
     return np.asarray(out)
