@@ -237,6 +237,21 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     # -- prediction -----------------------------------------------------------
 
+    def predict(self, X):
+        """Predict using the multi-layer perceptron model.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted classes (classifier) or values (regressor).
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
     def _forward_pass_fast(self, X, check_input=True):
         """Output of the network for X, of shape (n_samples, n_outputs)."""
         if check_input:
@@ -327,21 +342,6 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
 
-    def predict(self, X):
-        """Predict using the multi-layer perceptron classifier.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            The predicted classes.
-        """
-        check_is_fitted(self)
-        return self._predict(X)
-
     def _predict(self, X, check_input=True):
         y_pred = self._forward_pass_fast(X, check_input=check_input)
         if self.n_outputs_ == 1:
@@ -430,20 +430,6 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
         )
-
-    def predict(self, X):
-        """Predict using the multi-layer perceptron model.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-        """
-        check_is_fitted(self)
-        return self._predict(X)
 
     def _predict(self, X, check_input=True):
         y_pred = self._forward_pass_fast(X, check_input=check_input)
