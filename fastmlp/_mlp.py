@@ -116,8 +116,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _packed_params(self, dtype=None):
         """The flat buffer behind coefs_ and intercepts_, or a packed copy of them."""
         arrays = self.coefs_ + self.intercepts_
-        base = arrays[0].base
-        if not (base is not None and base.ndim == 1 and all(a.base is base for a in arrays)
+        base = arrays[0].base    # after unpickling it may be bytes or an mmap
+        if not (isinstance(base, np.ndarray) and base.ndim == 1
+                and all(a.base is base for a in arrays)
                 and base.size == sum(a.size for a in arrays)):
             base = np.concatenate([a.ravel() for a in arrays])
         return base if dtype is None else base.astype(dtype, copy=False)
@@ -181,7 +182,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if sp.issparse(X):      # the core reads rows: CSC becomes CSR, never dense
             X = X.tocsr()
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]

@@ -105,7 +105,11 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental):
         warnings.warn("Training interrupted by user.")
 
     if est.early_stopping:
-        params[:] = est._best_params
+        # restore the best weights; from then on scikit-learn's best and current
+        # weights are the same arrays, which None stands for, until an improvement
+        if est._best_params is not None:
+            params[:] = est._best_params
+        est._best_params = None
 
 
 def end_of_epoch(est, loss, n_train, optimizer, validation, incremental):

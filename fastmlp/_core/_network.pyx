@@ -25,13 +25,21 @@ from ._kernels cimport (
 
 
 cdef enum:
-    MIN_TILE = 32    # fewest rows (or weight-gradient rows) worth a tile of their own
-    MAX_TILES = 8    # most tiles one matrix product is split into
+    MIN_TILE_ROWS = 16   # fewest rows (of X, or of W for a weight gradient) in a tile
+    MAX_TILES = 8        # most tiles one stage is split into
+
+# Work worth a tile of its own (about 10 to 50 microseconds on one core); smaller
+# stages stay in one tile and run without opening a parallel region.
+cdef double TILE_FLOPS = 4e5
 
 
-cdef inline Py_ssize_t n_tiles(Py_ssize_t n) noexcept nogil:
-    """How many tiles to split n rows into: a function of n alone."""
-    cdef Py_ssize_t t = n // MIN_TILE
+cdef inline Py_ssize_t n_tiles(Py_ssize_t n, double item_flops) noexcept nogil:
+    """How many tiles to split n items of `item_flops` each into: a function of
+    the shapes alone, never of the thread count."""
+    cdef Py_ssize_t t = n // MIN_TILE_ROWS
+    cdef double by_work = n * item_flops / TILE_FLOPS
+    if by_work < t:
+        t = <Py_ssize_t> by_work
     return 1 if t < 1 else (MAX_TILES if t > MAX_TILES else t)
 
 
@@ -286,7 +294,14 @@ cdef void forward(
     """Forward pass of `rows` rows (<= capacity), in parallel row tiles.
 
     With y, also each row's weighted loss and the output delta."""
-    cdef Py_ssize_t tiles = n_tiles(rows), t
+    cdef double row_flops = 0
+    cdef Py_ssize_t l, t, tiles
+    for l in range(net.n_layers):
+        row_flops += 2.0 * net.units[l] * net.units[l + 1]
+    tiles = n_tiles(rows, row_flops)
+    if tiles == 1:
+        forward_tile(net, params, X, y, sw, idx, 0, rows, acts, deltas, row_loss)
+        return
     for t in prange(tiles, schedule="static", num_threads=net.n_threads):
         forward_tile(net, params, X, y, sw, idx,
                      tile_start(rows, tiles, t), tile_start(rows, tiles, t + 1),
@@ -375,6 +390,33 @@ cdef void delta_tile(
                         (r1 - r0) * n_in, net.hidden)
 
 
+cdef void backward_task(
+    const Net* net, Py_ssize_t l, Py_ssize_t task, Py_ssize_t f_tiles, Py_ssize_t r_tiles,
+    const floating* params, const Input* X, const Py_ssize_t* idx,
+    const floating* acts, floating* deltas, Py_ssize_t rows, double sw_sum,
+    floating* grads,
+) noexcept nogil:
+    """Task `task` of layer l: a weight-gradient tile, a delta tile, or the intercepts."""
+    cdef Py_ssize_t n_in = net.units[l]
+    cdef floating* delta = deltas + net.act_off[l + 1] - net.act_off[1]
+    if task < f_tiles:
+        if l == 0 and X.indices != NULL:
+            sparse_weight_grad_tile(net, X, idx, tile_start(n_in, f_tiles, task),
+                                    tile_start(n_in, f_tiles, task + 1), rows,
+                                    params, delta, sw_sum, grads)
+        else:
+            weight_grad_tile(net, l, tile_start(n_in, f_tiles, task),
+                             tile_start(n_in, f_tiles, task + 1), rows,
+                             params, acts, delta, sw_sum, grads)
+    elif task < f_tiles + r_tiles:
+        task -= f_tiles
+        delta_tile(net, l, tile_start(rows, r_tiles, task),
+                   tile_start(rows, r_tiles, task + 1), params, acts, delta,
+                   deltas + net.act_off[l] - net.act_off[1])
+    else:
+        bias_grad(net, l, rows, delta, sw_sum, grads)
+
+
 cdef void backward(
     const Net* net, const floating* params, const Input* X, const Py_ssize_t* idx,
     const floating* acts, floating* deltas, Py_ssize_t rows, double sw_sum,
@@ -382,29 +424,20 @@ cdef void backward(
 ) noexcept nogil:
     """Backpropagation, last layer first. The tasks of one layer are independent
     and write disjoint outputs, so any schedule gives the same bits."""
-    cdef Py_ssize_t l, task, f_tiles, r_tiles
-    cdef floating* delta
+    cdef Py_ssize_t l, task, f_tiles, r_tiles, n_in, n_out
     for l in range(net.n_layers - 1, -1, -1):
-        delta = deltas + net.act_off[l + 1] - net.act_off[1]
-        f_tiles = n_tiles(net.units[l])
-        r_tiles = n_tiles(rows) if l > 0 else 0
+        n_in, n_out = net.units[l], net.units[l + 1]
+        f_tiles = n_tiles(n_in, 2.0 * rows * n_out)
+        r_tiles = n_tiles(rows, 2.0 * n_in * n_out) if l > 0 else 0
+        if 2.0 * rows * n_in * n_out * (2 if l > 0 else 1) < 2 * TILE_FLOPS:
+            for task in range(f_tiles + r_tiles + 1):
+                backward_task(net, l, task, f_tiles, r_tiles, params, X, idx, acts,
+                              deltas, rows, sw_sum, grads)
+            continue
         for task in prange(f_tiles + r_tiles + 1, schedule="dynamic",
                            num_threads=net.n_threads):
-            if task < f_tiles and l == 0 and X.indices != NULL:
-                sparse_weight_grad_tile(net, X, idx, tile_start(net.units[0], f_tiles, task),
-                                        tile_start(net.units[0], f_tiles, task + 1), rows,
-                                        params, delta, sw_sum, grads)
-            elif task < f_tiles:
-                weight_grad_tile(net, l, tile_start(net.units[l], f_tiles, task),
-                                 tile_start(net.units[l], f_tiles, task + 1), rows,
-                                 params, acts, delta, sw_sum, grads)
-            elif task < f_tiles + r_tiles:
-                delta_tile(net, l, tile_start(rows, r_tiles, task - f_tiles),
-                           tile_start(rows, r_tiles, task - f_tiles + 1),
-                           params, acts, delta,
-                           deltas + net.act_off[l] - net.act_off[1])
-            else:
-                bias_grad(net, l, rows, delta, sw_sum, grads)
+            backward_task(net, l, task, f_tiles, r_tiles, params, X, idx, acts,
+                          deltas, rows, sw_sum, grads)
 
 
 cdef double batch_loss_grad(

@@ -1,0 +1,333 @@
+"""The compiled epoch loop holds no Python and allocates nothing per minibatch.
+
+(a) Statically: Cython's annotation (``cython -a``, with the build's own compiler
+    directives read from setup.py) scores every line of the minibatch loop of
+    ``run_epoch`` 0, i.e. no Python C-API; and every line of the ``noexcept nogil``
+    functions that loop calls (in _network.pyx and _updates.pyx) likewise.
+(b) Behaviourally: the memory traced by tracemalloc while training does not grow
+    with the number of minibatches of an epoch.
+"""
+import ast
+import html
+import re
+import shutil
+import subprocess
+import sys
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import fastmlp._solver
+from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp._core._epoch import run_epoch
+from fastmlp._core._network import InputMatrix, Layout, Workspace
+from fastmlp._functions import HIDDEN_ACTIVATIONS, LOSS_OF_OUTPUT, OUTPUT_ACTIVATIONS
+from fastmlp._optimizers import SGD, Adam
+
+REPO = Path(__file__).resolve().parents[1]
+CORE = REPO / "fastmlp" / "_core"
+
+
+# ---------------------------------------------------------------------------
+# (a) the annotated source
+# ---------------------------------------------------------------------------
+
+def build_directives():
+    """CYTHON_DIRECTIVES as setup.py passes them to cythonize (bounds checks and the
+    like change the scores, so the annotation must use the build's directives)."""
+    tree = ast.parse((REPO / "setup.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(
+                getattr(t, "id", None) == "CYTHON_DIRECTIVES" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError("setup.py defines no CYTHON_DIRECTIVES")
+
+
+@pytest.fixture(scope="module")
+def annotated(tmp_path_factory):
+    """{module name: (source lines, {line number: score})} from `cython -a`."""
+    pytest.importorskip("Cython")
+    tmp = tmp_path_factory.mktemp("annotate")
+    # the package layout, so that `from ._network cimport ...` resolves
+    pkg = tmp / "fastmlp" / "_core"
+    pkg.mkdir(parents=True)
+    shutil.copy(REPO / "fastmlp" / "__init__.py", tmp / "fastmlp" / "__init__.py")
+    for pattern in ("*.pyx", "*.pxd", "__init__.py"):
+        for f in CORE.glob(pattern):
+            shutil.copy(f, pkg / f.name)
+    shutil.copytree(REPO / "csrc", tmp / "csrc")
+
+    directives = build_directives()
+    flags = ",".join(f"{k}={v}" for k, v in directives.items() if k != "language_level")
+    modules = ["_epoch", "_network", "_updates"]
+    cmd = [sys.executable, "-m", "cython", "-a", f"-{directives.get('language_level', 3)}",
+           "-X", flags, "-I", str(tmp), "-I", str(tmp / "csrc")]
+    cmd += [f"fastmlp/_core/{m}.pyx" for m in modules]
+    proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    result = {}
+    for m in modules:
+        text = (pkg / f"{m}.html").read_text()
+        scores = {int(num): int(score) for score, num in re.findall(
+            r'<pre class="cython line score-(\d+)"[^>]*>(?:\+|&#xA0;|\xa0)?'
+            r'<span class="">(\d+)</span>', text)}
+        source = (pkg / f"{m}.pyx").read_text().splitlines()
+        assert len(scores) == len(source), f"{m}: could not read the annotation"
+        result[m] = (source, scores, text)
+    return result
+
+
+def indent(line):
+    return len(line) - len(line.lstrip())
+
+
+def block_end(source, first):
+    """Index after the last line of the block whose header is source[first]."""
+    end = first + 1
+    for i in range(first + 1, len(source)):
+        if source[i].strip() and indent(source[i]) <= indent(source[first]):
+            break
+        end = i + 1
+    return end
+
+
+def test_run_epoch_minibatch_loop_holds_no_python(annotated):
+    source, scores, _ = annotated["_epoch"]
+    start = next(i for i, line in enumerate(source) if line.startswith("def run_epoch("))
+    stop = block_end(source, start)
+    nogil = [i for i in range(start, stop) if source[i].strip() == "with nogil:"]
+    assert len(nogil) == 1, "run_epoch should have one `with nogil:` block"
+    block_stop = block_end(source, nogil[0])
+    loop = [i for i in range(nogil[0], block_stop)
+            if re.match(r"\s*for b in range\(", source[i])]
+    assert len(loop) == 1, "no `for b in range(...)` minibatch loop in the nogil block"
+
+    allowed = set()
+    for i in range(loop[0], block_stop):
+        if source[i].strip().startswith("with gil:"):
+            allowed.add(i)
+            allowed.update(j for j in range(i + 1, block_end(source, i))
+                           if source[j].strip() == "PyErr_CheckSignals()")
+    checked = [i for i in range(loop[0], block_stop) if i not in allowed and source[i].strip()]
+    assert len(checked) >= 8, "the loop is shorter than expected: is the parse right?"
+    offenders = [f"{i + 1}: score {scores[i + 1]}: {source[i].strip()}"
+                 for i in checked if scores[i + 1] != 0]
+    assert not offenders, "Python interaction in the minibatch loop:\n" + "\n".join(offenders)
+
+
+def nogil_functions(source):
+    """(name, first body line index, end index) of every `cdef ... noexcept nogil` function."""
+    out = []
+    for i, line in enumerate(source):
+        if not line.startswith("cdef "):
+            continue
+        j = i
+        while not source[j].rstrip().endswith(":"):
+            j += 1
+        header = " ".join(s.strip() for s in source[i:j + 1])
+        if "noexcept nogil" in header:
+            name = re.search(r"(\w+)\s*\(", header).group(1)
+            out.append((name, j + 1, block_end(source, i)))
+    return out
+
+
+def c_code_of_line(html_text, number):
+    """The generated C of one source line, from the annotation."""
+    start = html_text.index(f'<span class="">{number}</span>')
+    code_start = html_text.index("<pre class=", start + 1)
+    code_end = html_text.find('<pre class="cython line', code_start + 1)
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text[code_start:code_end]))
+
+
+# The thread-state plumbing Cython wraps around a prange inside a nogil function
+# (it releases the GIL only if a caller held it): no Python object, no allocation.
+PRANGE_PLUMBING = re.compile(r"__Pyx_(Save|Restore)UnknownThread|__Pyx_UnknownThreadState|"
+                             r"__Pyx_FastGIL_(Remember|Forget)")
+
+
+@pytest.mark.parametrize("module", ["_network", "_updates"])
+def test_nogil_kernels_hold_no_python(annotated, module):
+    """Everything the loop calls: the forward/backward pass and the updates."""
+    source, scores, text = annotated[module]
+    functions = nogil_functions(source)
+    names = {name for name, _, _ in functions}
+    expected = {"_network": {"batch_loss_grad", "forward", "backward", "forward_tile"},
+                "_updates": {"sgd_step", "adam_step", "adam_step_size"}}[module]
+    assert expected <= names, f"missing nogil functions: {expected - names}"
+    offenders = []
+    for name, body, end in functions:
+        for i in range(body, end):
+            if scores[i + 1] == 0:
+                continue
+            if "prange(" in source[i]:
+                rest = [line for line in c_code_of_line(text, i + 1).splitlines()
+                        if not PRANGE_PLUMBING.search(line)]
+                python = [line for line in rest
+                          if re.search(r"\bPy(?!_ssize_t)\w*|__Pyx_(?!FastGIL)\w+", line)]
+                if not python:
+                    continue
+            offenders.append(f"{name}, line {i + 1}: score {scores[i + 1]}: "
+                             f"{source[i].strip()}")
+    assert not offenders, "Python interaction in nogil kernels:\n" + "\n".join(offenders)
+
+
+# ---------------------------------------------------------------------------
+# (b) traced memory does not grow with the number of minibatches
+# ---------------------------------------------------------------------------
+
+N = 4000     # rows: batch_size=1 makes 4000 minibatches, so even a few bytes kept
+SLACK = 8 * 1024   # per minibatch would exceed this slack many times over
+
+rng = np.random.RandomState(0)
+X = rng.randn(N, 8)
+Y_REG = X[:, 0] + 0.1 * rng.randn(N)
+Y_CLASS = (X[:, 1] > 0).astype(int)
+
+
+def traced_peak(func):
+    """Peak traced memory above what was traced when func started."""
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        func()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def workspace_bytes(est, batch_size):
+    """The buffers a fit allocates once, sized by the batch: they may differ."""
+    layout = est._layout(batch_size)
+    itemsize = est.coefs_[0].dtype.itemsize
+    return (layout.act_size + layout.delta_size) * itemsize + layout.capacity * 8
+
+
+def measured_fit(make, X, y, batch_size, monkeypatch):
+    """Fit once traced. Returns (peak of the whole fit, peak inside the compiled epoch
+    calls, the workspace's bytes), peaks above the memory traced when fit started."""
+    est = make(batch_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)   # warm-up: first-call imports and caches
+    inner = fastmlp._solver.run_epoch
+    peaks, epoch_growth = [], []
+
+    def measuring_run_epoch(*args):
+        current, peak = tracemalloc.get_traced_memory()
+        peaks.append(peak)
+        tracemalloc.reset_peak()
+        try:
+            return inner(*args)
+        finally:
+            after_peak = tracemalloc.get_traced_memory()[1]
+            epoch_growth.append(after_peak - current)
+            peaks.append(after_peak)
+            tracemalloc.reset_peak()
+
+    with monkeypatch.context() as m:
+        m.setattr(fastmlp._solver, "run_epoch", measuring_run_epoch)
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                est.fit(X, y)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    assert len(epoch_growth) == 1   # max_iter=1: one compiled epoch
+    return max(peaks) - base, epoch_growth[0], workspace_bytes(est, batch_size)
+
+
+FIT_CASES = {
+    "regressor-sgd": (lambda bs: MLPRegressor(hidden_layer_sizes=(16,), solver="sgd",
+                                              batch_size=bs, max_iter=1, random_state=0),
+                      Y_REG, np.float64),
+    "regressor-adam-f32": (lambda bs: MLPRegressor(hidden_layer_sizes=(16, 8), solver="adam",
+                                                   batch_size=bs, max_iter=1, random_state=0),
+                           Y_REG, np.float32),
+    "classifier-adam-f32": (lambda bs: MLPClassifier(hidden_layer_sizes=(16, 8), solver="adam",
+                                                     batch_size=bs, max_iter=1, random_state=0),
+                            Y_CLASS, np.float32),
+}
+
+
+@pytest.mark.parametrize("case", list(FIT_CASES))
+def test_fit_memory_does_not_grow_with_minibatches(case, monkeypatch):
+    """One epoch as 1 minibatch of N rows or as N minibatches of 1 row."""
+    make, y, dtype = FIT_CASES[case]
+    Xd = X.astype(dtype)
+    (whole_n, epoch_n, ws_n), (whole_1, epoch_1, ws_1) = (
+        measured_fit(make, Xd, y, bs, monkeypatch) for bs in (N, 1))
+    # tracemalloc does see the fit's NumPy buffers: the one-batch fit's workspace shows
+    assert whole_n > ws_n > 100 * ws_1
+    # inside the compiled epoch: a small constant, whatever the number of minibatches
+    assert epoch_1 <= epoch_n + 512, (epoch_n, epoch_1)
+    assert epoch_1 < 16 * 1024, epoch_1
+    # the whole fit: N minibatches never peak higher than one; and apart from the
+    # workspace (sized by the batch) the peaks are the same. (The classifier's label
+    # encoding peaks before the epoch when the workspace is small, so for it only the
+    # one-sided bound is exact.)
+    assert whole_1 < whole_n + SLACK, (whole_n, whole_1)
+    if case.startswith("regressor"):
+        assert abs((whole_1 - ws_1) - (whole_n - ws_n)) < SLACK, (whole_n, whole_1)
+
+
+def test_the_memory_check_catches_per_batch_buffers(monkeypatch):
+    """Sanity of the measurement: an epoch keeping one tiny array per minibatch until
+    it ends (what a Python loop collecting per-batch results would do) fails it."""
+    real_run_epoch = fastmlp._solver.run_epoch
+
+    def leaky_run_epoch(ws, params, grads, optimizer, X, Y, sw, order, batch_size, threads):
+        kept = [np.empty(1) for _ in range(0, order.shape[0], batch_size)]
+        loss = real_run_epoch(ws, params, grads, optimizer, X, Y, sw, order, batch_size,
+                              threads)
+        del kept
+        return loss
+
+    monkeypatch.setattr(fastmlp._solver, "run_epoch", leaky_run_epoch)
+    make, y, dtype = FIT_CASES["regressor-sgd"]
+    (whole_n, epoch_n, ws_n), (whole_1, epoch_1, ws_1) = (
+        measured_fit(make, X, y, bs, monkeypatch) for bs in (N, 1))
+    assert epoch_1 > epoch_n + 100 * 1024
+    assert (whole_1 - ws_1) - (whole_n - ws_n) > 10 * SLACK
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_run_epoch_allocates_nothing_per_minibatch(optimizer, dtype, sparse):
+    """run_epoch itself, on buffers allocated beforehand: its traced peak is a small
+    constant (argument checks), the same for 1 minibatch and for N."""
+    layout = Layout([8, 16, 2], HIDDEN_ACTIVATIONS["relu"], OUTPUT_ACTIVATIONS["identity"],
+                    LOSS_OF_OUTPUT["identity"], 1e-4, N)
+    ws = Workspace(layout, dtype)
+    r = np.random.RandomState(1)
+    Xd = X.astype(dtype)
+    if sparse:
+        Xd = sp.csr_matrix(np.where(np.abs(Xd) > 0.8, Xd, 0))
+    Y = np.ascontiguousarray(r.randn(N, 2), dtype=dtype)
+    sw = r.uniform(0.5, 2, N).astype(dtype)
+    params = (0.1 * r.randn(layout.n_params)).astype(dtype)
+    grads = np.empty_like(params)
+    opt = (SGD(layout.n_params, dtype, 0.01) if optimizer == "sgd"
+           else Adam(layout.n_params, dtype, 0.001))
+    order = r.permutation(N).astype(np.intp)
+    x = InputMatrix(Xd)    # checked (and CSR indices converted) once, as fit does
+
+    def epoch(batch_size):
+        return lambda: run_epoch(ws, params, grads, opt, x, Y, sw, order, batch_size, 2)
+
+    epoch(N)()    # warm-up
+    peaks = {bs: traced_peak(epoch(bs)) for bs in (N, 1, 7)}
+    assert peaks[1] <= peaks[N] + 512, peaks
+    assert peaks[7] <= peaks[N] + 512, peaks
+    assert peaks[1] < 16 * 1024, peaks
+    assert opt.t == (0 if optimizer == "sgd" else 1 + N + (N + 6) // 7 + 1)

@@ -1,0 +1,422 @@
+"""fastmlp against scikit-learn 1.9.1 itself.
+
+The same parameters and random_state must give the same fitted weights, loss
+curve, stopping epoch, attributes, predictions, warnings and verbose lines. In
+float64 the two agree to rounding (relative 1e-6 leaves room for a different
+BLAS summation order); in float32 to relative 1e-3.
+"""
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import sklearn.neural_network as sk
+from sklearn.exceptions import ConvergenceWarning
+
+import fastmlp
+
+ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
+SOLVERS = {
+    "sgd-nesterov": dict(solver="sgd", nesterovs_momentum=True, learning_rate_init=0.05),
+    "sgd-classical": dict(solver="sgd", nesterovs_momentum=False, learning_rate_init=0.05),
+    "adam": dict(solver="adam", learning_rate_init=0.01),
+}
+TASKS = ["binary", "multiclass", "multilabel", "regression", "multioutput-regression"]
+RTOL = {np.float64: 1e-6, np.float32: 1e-3}
+
+N_SAMPLES, N_FEATURES = 240, 8
+BASE = dict(hidden_layer_sizes=(15, 7), batch_size=50, max_iter=12, shuffle=True,
+            random_state=0, alpha=1e-3)
+
+
+def make_data(seed=0):
+    """X and one y per task, each learnable from X (so the weights move with purpose)."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(N_SAMPLES, N_FEATURES)
+    # a noisy signal: learnable, yet no probability saturates to 0 or 1
+    Z = 0.4 * X @ rng.randn(N_FEATURES, 3) + rng.randn(N_SAMPLES, 3)
+    return X, {
+        "binary": np.where(Z[:, 0] > 0, "yes", "no"),
+        "multiclass": np.argmax(Z, axis=1) + 3,
+        "multilabel": (Z > 0).astype(int),
+        "regression": Z[:, 0],
+        "multioutput-regression": Z[:, :2],
+    }
+
+
+X_ALL, Y_ALL = make_data()
+
+
+def estimators(task_or_kind, **params):
+    kind = task_or_kind
+    if kind in TASKS:
+        kind = "MLPRegressor" if "regression" in kind else "MLPClassifier"
+    return getattr(sk, kind)(**params), getattr(fastmlp, kind)(**params)
+
+
+def fit_both(task_or_kind, X, y, sample_weight=None, **params):
+    """Fit scikit-learn's and fastmlp's estimator alike; ConvergenceWarning silenced."""
+    ref, est = estimators(task_or_kind, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref.fit(X, y, sample_weight=sample_weight)
+        est.fit(X, y, sample_weight=sample_weight)
+    return ref, est
+
+
+def assert_close(actual, desired, rtol, what=""):
+    """assert_allclose with an absolute floor scaled to the reference's magnitude."""
+    desired = np.asarray(desired)
+    assert np.isfinite(desired).all(), f"{what}: the reference is not finite"
+    atol = rtol * np.max(np.abs(desired)) if desired.size else 0.0
+    np.testing.assert_allclose(actual, desired, rtol=rtol, atol=atol, err_msg=what)
+
+
+def glorot_init(units, activation, seed):
+    """The initial weights scikit-learn draws (see SKLEARN_MLP_NOTES.md)."""
+    rng = np.random.RandomState(seed)
+    factor = 2.0 if activation == "logistic" else 6.0
+    coefs = []
+    for fan_in, fan_out in zip(units[:-1], units[1:]):
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
+        rng.uniform(-bound, bound, fan_out)
+    return coefs
+
+
+def assert_same_fit(ref, est, rtol):
+    """Every fitted attribute of `est` equals scikit-learn's `ref`."""
+    assert est.n_iter_ == ref.n_iter_
+    assert len(est.coefs_) == len(ref.coefs_) == ref.n_layers_ - 1
+    for i, (c, rc) in enumerate(zip(est.coefs_, ref.coefs_)):
+        assert c.dtype == rc.dtype and c.shape == rc.shape
+        assert_close(c, rc, rtol, f"coefs_[{i}]")
+    for i, (b, rb) in enumerate(zip(est.intercepts_, ref.intercepts_)):
+        assert b.dtype == rb.dtype and b.shape == rb.shape
+        assert_close(b, rb, rtol, f"intercepts_[{i}]")
+    # loss_curve_ grows across warm fits while n_iter_ restarts: compare lengths only
+    assert len(est.loss_curve_) == len(ref.loss_curve_) >= ref.n_iter_
+    assert_close(est.loss_curve_, ref.loss_curve_, rtol, "loss_curve_")
+    assert_close(est.loss_, ref.loss_, rtol, "loss_")
+    if ref.best_loss_ is None:
+        assert est.best_loss_ is None
+    else:
+        assert_close(est.best_loss_, ref.best_loss_, rtol, "best_loss_")
+    assert est.t_ == ref.t_
+    assert est.n_layers_ == ref.n_layers_
+    assert est.n_outputs_ == ref.n_outputs_
+    assert est.out_activation_ == ref.out_activation_
+    assert est.n_features_in_ == ref.n_features_in_
+    assert est._no_improvement_count == ref._no_improvement_count
+    if hasattr(ref, "classes_"):
+        np.testing.assert_array_equal(est.classes_, ref.classes_)
+        assert est.classes_.dtype == ref.classes_.dtype
+    if hasattr(ref, "_optimizer"):   # the optimizer's state, packed as the parameters
+        opt, ref_opt = est._optimizer, ref._optimizer
+        packed = lambda arrays: np.concatenate([a.ravel() for a in arrays])
+        if ref.solver == "adam":   # (its learning_rate is the base rate, not sklearn's lr_t)
+            assert opt.t == ref_opt.t
+            assert_close(opt.state1, packed(ref_opt.ms), rtol, "Adam first moment")
+            assert_close(opt.state2, packed(ref_opt.vs), rtol, "Adam second moment")
+        else:
+            assert_close(opt.learning_rate, ref_opt.learning_rate, 1e-12, "learning_rate")
+            assert_close(opt.state1, packed(ref_opt.velocities), rtol, "SGD velocity")
+    if ref.validation_scores_ is None:
+        assert est.validation_scores_ is None and est.best_validation_score_ is None
+    else:
+        assert_close(est.validation_scores_, ref.validation_scores_, rtol, "validation_scores_")
+        assert_close(est.best_validation_score_, ref.best_validation_score_, rtol)
+
+
+def assert_same_predictions(ref, est, X, rtol):
+    if not hasattr(ref, "classes_"):
+        pred, ref_pred = est.predict(X), ref.predict(X)
+        assert pred.shape == ref_pred.shape and pred.dtype == ref_pred.dtype
+        assert_close(pred, ref_pred, rtol, "predict")
+        return
+    proba, ref_proba = est.predict_proba(X), ref.predict_proba(X)
+    assert proba.shape == ref_proba.shape and proba.dtype == ref_proba.dtype
+    assert_close(proba, ref_proba, rtol, "predict_proba")
+    log_proba = est.predict_log_proba(X)
+    ref_log_proba = ref.predict_log_proba(X)
+    assert log_proba.dtype == ref_log_proba.dtype
+    assert_close(log_proba, ref_log_proba, rtol, "predict_log_proba")
+
+    pred, ref_pred = est.predict(X), ref.predict(X)
+    assert pred.shape == ref_pred.shape and pred.dtype == ref_pred.dtype
+    # labels must agree except on rows whose probabilities sit within rounding
+    # of the decision boundary (a 0.5 threshold, or a tie between two classes)
+    if ref.out_activation_ == "softmax":
+        top2 = np.sort(ref_proba, axis=1)[:, -2:]
+        margin = top2[:, 1] - top2[:, 0]
+    else:
+        margin = np.abs(ref_proba - 0.5).min(axis=1) if ref.n_outputs_ > 1 else \
+            np.abs(ref_proba[:, 1] - 0.5)
+    # probabilities within d of the reference can flip a label only where margin <= 2 d
+    clear = margin > 2 * np.max(np.abs(proba - ref_proba)) + 1e-12
+    assert clear.mean() > 0.9
+    np.testing.assert_array_equal(pred[clear], ref_pred[clear])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("solver", list(SOLVERS))
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_parity_matrix(activation, solver, task, dtype):
+    X = X_ALL.astype(dtype)
+    y = Y_ALL[task]
+    params = dict(BASE, activation=activation, **SOLVERS[solver])
+    ref, est = fit_both(task, X, y, **params)
+    rtol = RTOL[dtype]
+    assert ref.coefs_[0].dtype == dtype
+    assert_same_fit(ref, est, rtol)
+    assert_same_predictions(ref, est, X, rtol)
+
+    # the comparison is meaningful: several minibatches moved every layer's weights
+    units = [N_FEATURES, *BASE["hidden_layer_sizes"], ref.n_outputs_]
+    for c, c0 in zip(est.coefs_, glorot_init(units, activation, BASE["random_state"])):
+        assert np.max(np.abs(c - c0)) > 0.02 * np.max(np.abs(c0))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("task, solver", [
+    ("binary", "adam"), ("multiclass", "sgd-nesterov"), ("regression", "sgd-classical"),
+    ("multioutput-regression", "adam"),
+])
+def test_stops_on_tol_at_the_same_epoch(task, solver, dtype):
+    X = X_ALL.astype(dtype)
+    params = dict(BASE, activation="tanh", **SOLVERS[solver])
+    params.update(max_iter=60, tol=2e-2, n_iter_no_change=3)
+    ref, est = estimators(task, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)   # stopping is no warning
+        ref.fit(X, Y_ALL[task])
+        est.fit(X, Y_ALL[task])
+    assert ref.n_iter_ < params["max_iter"]
+    assert_same_fit(ref, est, RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel", "regression"])
+def test_early_stopping_validation(task, weighted, dtype):
+    X = X_ALL.astype(dtype)
+    sw = np.random.RandomState(1).uniform(0.1, 3.0, N_SAMPLES) if weighted else None
+    params = dict(BASE, activation="relu", **SOLVERS["adam"])
+    params.update(max_iter=40, early_stopping=True, validation_fraction=0.2,
+                  n_iter_no_change=2, tol=1e-3)
+    ref, est = fit_both(task, X, Y_ALL[task], sample_weight=sw, **params)
+    assert ref.n_iter_ < params["max_iter"]
+    # the same validation rows and scores, and the same restored best weights
+    assert_same_fit(ref, est, RTOL[dtype])
+    assert_same_predictions(ref, est, X, RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression", "multioutput-regression"])
+@pytest.mark.parametrize("solver", ["sgd-nesterov", "adam"])
+def test_sample_weight(task, solver, dtype):
+    X = X_ALL.astype(dtype)
+    sw = np.random.RandomState(1).uniform(0.1, 3.0, N_SAMPLES)   # float64 weights
+    params = dict(BASE, activation="tanh", **SOLVERS[solver])
+    ref, est = fit_both(task, X, Y_ALL[task], sample_weight=sw, **params)
+    assert_same_fit(ref, est, RTOL[dtype])
+    # and the weights do matter
+    _, unweighted = fit_both(task, X, Y_ALL[task], **params)
+    assert not np.allclose(unweighted.coefs_[0], est.coefs_[0], rtol=1e-3)
+
+
+@pytest.mark.parametrize("learning_rate", ["constant", "invscaling", "adaptive"])
+def test_learning_rate_schedules(learning_rate):
+    params = dict(BASE, activation="relu", solver="sgd", learning_rate=learning_rate,
+                  learning_rate_init=0.05, max_iter=45, tol=2e-2, n_iter_no_change=2)
+    ref, est = fit_both("multiclass", X_ALL, Y_ALL["multiclass"], **params)
+    assert_same_fit(ref, est, 1e-6)
+    if learning_rate == "adaptive":   # divided by 5 until too small, then stopped
+        assert ref.n_iter_ < params["max_iter"] and ref._optimizer.learning_rate <= 1e-6
+    assert est._optimizer.learning_rate == pytest.approx(ref._optimizer.learning_rate,
+                                                         rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("solver", ["sgd-classical", "adam"])
+def test_poisson_loss(solver, dtype):
+    X = X_ALL.astype(dtype)
+    y = np.random.RandomState(2).poisson(np.exp(0.3 * X_ALL[:, :2].sum(axis=1)))
+    params = dict(BASE, activation="tanh", loss="poisson", **SOLVERS[solver])
+    params["learning_rate_init"] /= 5
+    ref, est = fit_both("MLPRegressor", X, y, **params)
+    assert est.out_activation_ == "exp"
+    assert_same_fit(ref, est, RTOL[dtype])
+    assert_same_predictions(ref, est, X, RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("task", ["multiclass", "multioutput-regression"])
+def test_shuffle_false(task, dtype):
+    X = X_ALL.astype(dtype)
+    params = dict(BASE, activation="logistic", shuffle=False, **SOLVERS["sgd-nesterov"])
+    ref, est = fit_both(task, X, Y_ALL[task], **params)
+    assert_same_fit(ref, est, RTOL[dtype])
+    # the order matters: shuffling gives other weights
+    _, shuffled = fit_both(task, X, Y_ALL[task], **dict(params, shuffle=True))
+    assert not np.allclose(shuffled.coefs_[0], est.coefs_[0], rtol=1e-3)
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_batch_size_larger_than_n_samples_is_clipped(task):
+    params = dict(BASE, activation="relu", batch_size=N_SAMPLES + 1, **SOLVERS["adam"])
+    ref, est = estimators(task, **params)
+    messages = []
+    for model in (ref, est):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            model.fit(X_ALL, Y_ALL[task])
+        clipped = [w for w in record if issubclass(w.category, UserWarning)
+                   and not issubclass(w.category, ConvergenceWarning)]
+        messages.append([(w.category, str(w.message)) for w in clipped])
+    assert messages[0] and messages[1] == messages[0]
+    assert "clipped" in messages[0][0][1]
+    assert_same_fit(ref, est, 1e-6)
+    # one full batch per epoch: the same as batch_size=n_samples
+    _, full = fit_both(task, X_ALL, Y_ALL[task], **dict(params, batch_size=N_SAMPLES))
+    np.testing.assert_array_equal(full.coefs_[0], est.coefs_[0])
+
+
+def test_batch_size_auto():
+    params = dict(BASE, activation="relu", batch_size="auto", **SOLVERS["adam"])
+    ref, est = fit_both("multiclass", X_ALL, Y_ALL["multiclass"], **params)
+    assert_same_fit(ref, est, 1e-6)
+    assert est._optimizer.t == ref._optimizer.t == 2 * BASE["max_iter"]   # 240 rows: 200 + 40
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_convergence_warning_text(task):
+    params = dict(BASE, activation="tanh", max_iter=3, **SOLVERS["adam"])
+    ref, est = estimators(task, **params)
+    with pytest.warns(ConvergenceWarning) as ref_record:
+        ref.fit(X_ALL, Y_ALL[task])
+    with pytest.warns(ConvergenceWarning) as record:
+        est.fit(X_ALL, Y_ALL[task])
+    convergence = [[str(w.message) for w in rec if w.category is ConvergenceWarning]
+                   for rec in (ref_record, record)]
+    assert convergence[1] == convergence[0]
+    assert len(convergence[0]) == 1 and "Maximum iterations (3)" in convergence[0][0]
+
+
+VERBOSE_CASES = {
+    "max_iter": ("regression", dict(activation="relu", max_iter=5, **SOLVERS["adam"])),
+    "tol-stop": ("binary", dict(activation="tanh", max_iter=60, tol=2e-2, n_iter_no_change=3,
+                                **SOLVERS["adam"])),
+    "adaptive": ("multiclass", dict(activation="relu", solver="sgd", learning_rate="adaptive",
+                                    learning_rate_init=0.05, max_iter=45, tol=2e-2,
+                                    n_iter_no_change=2)),
+    "early-stopping": ("multiclass", dict(activation="relu", max_iter=40, early_stopping=True,
+                                          n_iter_no_change=2, tol=1e-3, **SOLVERS["adam"])),
+}
+
+
+@pytest.mark.parametrize("case", list(VERBOSE_CASES))
+def test_verbose_prints_what_sklearn_prints(case, capsys):
+    task, extra = VERBOSE_CASES[case]
+    ref, est = estimators(task, **dict(BASE, verbose=True, **extra))
+    outputs = []
+    for model in (ref, est):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X_ALL, Y_ALL[task])
+        outputs.append(capsys.readouterr())
+    assert outputs[1].out == outputs[0].out
+    assert outputs[1].err == outputs[0].err
+    lines = outputs[0].out.splitlines()
+    assert sum(line.startswith("Iteration ") for line in lines) == ref.n_iter_ >= 2
+    if case != "max_iter":
+        assert any("did not improve more than" in line for line in lines)
+
+
+def test_not_verbose_prints_nothing(capsys):
+    fit_both("binary", X_ALL, Y_ALL["binary"], **dict(BASE, **SOLVERS["adam"]))
+    assert capsys.readouterr().out == ""
+
+
+def test_feature_names_in_with_dataframe():
+    pd = pytest.importorskip("pandas")   # optional dependency
+    columns = [f"feature_{i}" for i in range(N_FEATURES)]
+    df = pd.DataFrame(X_ALL, columns=columns)
+    for task in ("multiclass", "regression"):
+        params = dict(BASE, **SOLVERS["adam"])
+        ref, est = fit_both(task, df, Y_ALL[task], **params)
+        np.testing.assert_array_equal(est.feature_names_in_, ref.feature_names_in_)
+        np.testing.assert_array_equal(est.feature_names_in_, columns)
+        assert_same_fit(ref, est, 1e-6)
+        assert_close(est.predict(df) if task == "regression" else est.predict_proba(df),
+                     ref.predict(df) if task == "regression" else ref.predict_proba(df), 1e-6)
+        with warnings.catch_warnings(record=True) as record:   # fitted with names
+            warnings.simplefilter("always")
+            ref.predict(X_ALL)
+            est.predict(X_ALL)
+        texts = [str(w.message) for w in record]
+        assert len(texts) == 2 and texts[0] == texts[1]
+
+
+def test_no_feature_names_without_dataframe():
+    ref, est = fit_both("binary", X_ALL, Y_ALL["binary"], **dict(BASE, **SOLVERS["adam"]))
+    assert not hasattr(ref, "feature_names_in_") and not hasattr(est, "feature_names_in_")
+
+
+def test_predict_other_dtype_than_fit():
+    """A float32-fitted model predicting float64 rows (and the reverse) as sklearn does."""
+    params = dict(BASE, activation="tanh", **SOLVERS["adam"])
+    for fit_dtype, pred_dtype in itertools.permutations([np.float32, np.float64]):
+        ref, est = fit_both("multiclass", X_ALL.astype(fit_dtype), Y_ALL["multiclass"],
+                            **params)
+        Xp = X_ALL.astype(pred_dtype)
+        proba, ref_proba = est.predict_proba(Xp), ref.predict_proba(Xp)
+        assert proba.dtype == ref_proba.dtype
+        assert_close(proba, ref_proba, 1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("task", TASKS)
+def test_lbfgs(task, dtype):
+    X = X_ALL.astype(dtype)
+    params = dict(BASE, activation="tanh", solver="lbfgs", max_iter=15)
+    ref, est = fit_both(task, X, Y_ALL[task], **params)
+    rtol = RTOL[dtype]
+    assert est.n_iter_ == ref.n_iter_
+    assert_close(est.loss_, ref.loss_, rtol, "loss_")
+    for c, rc in zip(est.coefs_ + est.intercepts_, ref.coefs_ + ref.intercepts_):
+        assert c.dtype == rc.dtype      # float64, even for float32 X
+        assert_close(c, rc, rtol, "weights")
+    assert not hasattr(est, "loss_curve_") and not hasattr(ref, "loss_curve_")
+    assert_same_predictions(ref, est, X, rtol)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("task, solver", [("multiclass", "adam"), ("binary", "sgd-nesterov"),
+                                          ("regression", "sgd-classical")])
+def test_sparse_input(task, solver, dtype, fmt):
+    import scipy.sparse as sps
+    X = getattr(sps, f"{fmt}_matrix")(np.where(np.abs(X_ALL) > 0.7, X_ALL, 0).astype(dtype))
+    params = dict(BASE, activation="relu", **SOLVERS[solver])
+    ref, est = fit_both(task, X, Y_ALL[task], **params)
+    assert_same_fit(ref, est, RTOL[dtype])
+    assert_same_predictions(ref, est, X, RTOL[dtype])
+
+
+def test_warm_start_after_early_stopping():
+    """scikit-learn restores `self.coefs_ = self._best_coefs` after an early-stopped fit,
+    so in a second, warm fit its "best" weights are the very arrays being trained (they
+    are updated in place): when that fit never beats the first fit's best validation
+    score, scikit-learn ends with the weights of its last epoch, not the old best."""
+    params = dict(BASE, activation="relu", **SOLVERS["adam"])
+    params.update(max_iter=40, early_stopping=True, validation_fraction=0.2,
+                  n_iter_no_change=2, tol=1e-3, warm_start=True)
+    ref, est = estimators("multiclass", **params)
+    for _ in range(2):
+        for model in (ref, est):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(X_ALL, Y_ALL["multiclass"])
+        assert_same_fit(ref, est, 1e-6)
