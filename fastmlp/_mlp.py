@@ -31,6 +31,9 @@ from ._threads import blas_single_threaded, n_threads
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 _PREDICT_CHUNK = 4096    # rows a prediction pushes through the network at once
+_SMALL_PREDICT = 64      # predictions up to this many rows run on the calling thread
+# the compiled predict for each item size, chosen once instead of at every call
+_PREDICT = {4: predict["float"], 8: predict["double"]}
 
 
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
@@ -123,6 +126,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             base = np.concatenate([a.ravel() for a in arrays])
         return base if dtype is None else base.astype(dtype, copy=False)
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_small_predict_layout", None)    # compiled, rebuilt on demand
+        return state
+
     def __setstate__(self, state):
         # a pickle stores views as copies: link them to one buffer again
         super().__setstate__(state)
@@ -189,6 +197,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         layer_units = [X.shape[1]] + hidden_layer_sizes + [self.n_outputs_]
 
         self._random_state = check_random_state(self.random_state)
+        self.__dict__.pop("_small_predict_layout", None)
         if first_pass:
             self._initialize(y, layer_units, X.dtype)
 
@@ -250,13 +259,35 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted classes (classifier) or values (regressor).
         """
-        check_is_fitted(self)
+        if not hasattr(self, "coefs_"):
+            check_is_fitted(self)      # raises NotFittedError
         return self._predict(X)
+
+    def _validate_for_predict(self, X):
+        """validate_data(self, X, reset=False), with a short cut for what it would pass
+        through unchanged: a finite float ndarray of the fitted width, when no feature
+        names were seen. Anything else goes through validate_data, errors and all."""
+        if (type(X) is np.ndarray and X.ndim == 2 and X.dtype.kind == "f"
+                and X.dtype.itemsize in (4, 8) and X.shape[0] > 0
+                and X.shape[1] == self.n_features_in_
+                and not hasattr(self, "feature_names_in_") and np.isfinite(X).all()):
+            return X
+        return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+
+    def _predict_layout(self, n_rows):
+        """The layout a prediction of n_rows uses; the small one is kept (it is
+        immutable, so threads may share it) and dropped by the next fit."""
+        if n_rows > _SMALL_PREDICT:
+            return self._layout(min(n_rows, _PREDICT_CHUNK))
+        layout = self.__dict__.get("_small_predict_layout")
+        if layout is None:
+            layout = self._small_predict_layout = self._layout(_SMALL_PREDICT)
+        return layout
 
     def _forward_pass_fast(self, X, check_input=True):
         """Output of the network for X, of shape (n_samples, n_outputs)."""
         if check_input:
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+            X = self._validate_for_predict(X)
         params = self._packed_params()
         dtype = np.result_type(X.dtype, params.dtype)
         if dtype not in (np.float32, np.float64):
@@ -265,13 +296,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if sp.issparse(X):
             X = X.tocsr()
         params = params.astype(dtype, copy=False)
-        capacity = min(X.shape[0], _PREDICT_CHUNK)
-        ws = Workspace(self._layout(capacity), dtype)
+        ws = Workspace(self._predict_layout(X.shape[0]), dtype)
         out = np.empty((X.shape[0], self.n_outputs_), dtype=dtype)
-        if capacity < 64:   # a single row tile: BLAS may keep its own threads
-            return predict(ws, params, X, out, 1)
+        kernel = _PREDICT[out.dtype.itemsize]
+        if X.shape[0] <= _SMALL_PREDICT:   # one row tile: BLAS may keep its own threads
+            return kernel(ws, params, X, out, 1)
         with blas_single_threaded():
-            return predict(ws, params, X, out, n_threads())
+            return kernel(ws, params, X, out, n_threads())
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         """Private score method without input validation."""
@@ -387,7 +418,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def predict_proba(self, X):
         """Probability estimates, of shape (n_samples, n_classes), classes ordered
         as in `classes_`."""
-        check_is_fitted(self)
+        if not hasattr(self, "coefs_"):
+            check_is_fitted(self)      # raises NotFittedError
         y_pred = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()

@@ -11,7 +11,7 @@
 from cython cimport floating
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.math cimport exp, expf, log, tanh, tanhf
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
 
 cdef extern from "fastmlp_openmp.h":
@@ -186,10 +186,22 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
     """C = alpha op(A) op(B) + beta C for row-major C of shape (m, n).
 
     A row-major matrix is the transpose of a column-major one, so this is the
-    column-major C^T = op(B)^T op(A)^T: swap the operands and the sizes.
+    column-major C^T = op(B)^T op(A)^T: swap the operands and the sizes. A single
+    row (m == 1, A not transposed) is a matrix-vector product: BLAS's gemv, which
+    reads B once instead of packing it.
     """
     cdef char ta = b'T' if trans_a else b'N'
     cdef char tb = b'T' if trans_b else b'N'
+    cdef int one = 1, rows_b = n if not trans_b else k, cols_b = k if not trans_b else n
+    if m == 1 and not trans_a:
+        # c^T = op(B)^T a^T: row-major B is column-major B^T of shape (cols, rows)
+        if floating is float:
+            sgemv(&tb, &rows_b, &cols_b, &alpha, <float*> b, &ldb, <float*> a, &one,
+                  &beta, c, &one)
+        else:
+            dgemv(&tb, &rows_b, &cols_b, &alpha, <double*> b, &ldb, <double*> a, &one,
+                  &beta, c, &one)
+        return
     if floating is float:
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
               &beta, c, &ldc)
