@@ -5,15 +5,15 @@ Drop-in replacements for ``sklearn.neural_network``'s estimators of scikit-learn
 array maths here: training runs in ``_solver`` and the compiled core.
 """
 from abc import ABC, abstractmethod
-from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
+from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -39,34 +39,9 @@ _PREDICT = {4: predict["float"], 8: predict["double"]}
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
     """Base class for MLP classification and regression."""
 
-    _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "power_t": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [
-            Interval(Integral, 1, None, closed="left"),
-            Options(Real, {np.inf}),
-        ],
-        "max_fun": [Interval(Integral, 1, None, closed="left")],
-    }
+    # scikit-learn's own constraint objects: its messages list the options of a set
+    # in the set's iteration order, which a copy of the set need not share.
+    _parameter_constraints: dict = dict(SklearnMLPClassifier._parameter_constraints)
 
     @abstractmethod
     def __init__(self, hidden_layer_sizes, activation, solver, alpha, batch_size,
@@ -103,12 +78,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     # coefs_ and intercepts_ are views of one buffer packed as scikit-learn packs
     # them for lbfgs (every W.ravel(), then every b), which the core updates in place.
 
-    def _layout(self, capacity):
-        """Shapes, activations and loss of the fitted network, for `capacity` rows."""
+    def _layout(self, capacity, input_block=True):
+        """Shapes, activations and loss of the fitted network, for `capacity` rows,
+        with room for gathered input rows or (sparse, or C-ordered X read whole) without."""
         units = [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]
         return Layout(units, HIDDEN_ACTIVATIONS[self.activation],
                       OUTPUT_ACTIVATIONS[self.out_activation_],
-                      LOSS_OF_OUTPUT[self.out_activation_], self.alpha, capacity)
+                      LOSS_OF_OUTPUT[self.out_activation_], self.alpha, capacity,
+                      input_block)
 
     def _set_params_buffer(self, params):
         """Make coefs_ and intercepts_ views of the flat buffer `params`."""
@@ -136,6 +113,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         super().__setstate__(state)
         if hasattr(self, "coefs_"):
             self._set_params_buffer(self._packed_params().copy())
+            self._small_predict_layout = self._layout(_SMALL_PREDICT, input_block=False)
 
     # -- fitting --------------------------------------------------------------
 
@@ -197,7 +175,6 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         layer_units = [X.shape[1]] + hidden_layer_sizes + [self.n_outputs_]
 
         self._random_state = check_random_state(self.random_state)
-        self.__dict__.pop("_small_predict_layout", None)
         if first_pass:
             self._initialize(y, layer_units, X.dtype)
 
@@ -214,6 +191,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
+        self._small_predict_layout = self._layout(_SMALL_PREDICT, input_block=False)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -274,15 +252,15 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             return X
         return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
 
-    def _predict_layout(self, n_rows):
-        """The layout a prediction of n_rows uses; the small one is kept (it is
-        immutable, so threads may share it) and dropped by the next fit."""
-        if n_rows > _SMALL_PREDICT:
-            return self._layout(min(n_rows, _PREDICT_CHUNK))
-        layout = self.__dict__.get("_small_predict_layout")
-        if layout is None:
-            layout = self._small_predict_layout = self._layout(_SMALL_PREDICT)
-        return layout
+    def _predict_layout(self, X, n_params):
+        """The layout a prediction of X uses. Small predictions that read X in place
+        share the one made at the end of fit (a Layout is immutable)."""
+        in_place = sp.issparse(X) or X.flags.c_contiguous
+        small = self.__dict__.get("_small_predict_layout")
+        if (X.shape[0] <= _SMALL_PREDICT and in_place and small is not None
+                and small.n_params == n_params):
+            return small
+        return self._layout(min(X.shape[0], _PREDICT_CHUNK), input_block=not in_place)
 
     def _forward_pass_fast(self, X, check_input=True):
         """Output of the network for X, of shape (n_samples, n_outputs)."""
@@ -296,7 +274,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if sp.issparse(X):
             X = X.tocsr()
         params = params.astype(dtype, copy=False)
-        ws = Workspace(self._predict_layout(X.shape[0]), dtype)
+        ws = Workspace(self._predict_layout(X, params.shape[0]), dtype)
         out = np.empty((X.shape[0], self.n_outputs_), dtype=dtype)
         kernel = _PREDICT[out.dtype.itemsize]
         if X.shape[0] <= _SMALL_PREDICT:   # one row tile: BLAS may keep its own threads
@@ -441,10 +419,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     Adam. Parameters, attributes and methods are scikit-learn 1.9.1's.
     """
 
-    _parameter_constraints: dict = {
-        **BaseMultilayerPerceptron._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
-    }
+    _parameter_constraints: dict = dict(SklearnMLPRegressor._parameter_constraints)
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu",
                  *, solver="adam", alpha=0.0001, batch_size="auto",

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse as sp
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -84,7 +85,7 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental):
 
     n_train = train_idx.shape[0]
     batch_size = batch_size_for(est, n_train)
-    ws = Workspace(est._layout(batch_size), X.dtype)
+    ws = Workspace(est._layout(batch_size, input_block=not sp.issparse(X)), X.dtype)
     grads = np.empty_like(params)
     order = np.arange(n_train, dtype=np.intp)
     X_in = InputMatrix(X)      # checked once, read by every epoch
@@ -184,7 +185,9 @@ def fit_lbfgs(est, X, Y, sample_weight, params):
     SciPy evaluates the objective at x of x0's dtype, X's, so the core runs in
     X's dtype; the optimum comes back float64, as scikit-learn's weights do.
     Returns the optimal parameters."""
-    ws = Workspace(est._layout(X.shape[0]), X.dtype)
+    # X is read in place when it is sparse or C-ordered: no copy of it
+    in_place = sp.issparse(X) or X.flags.c_contiguous
+    ws = Workspace(est._layout(X.shape[0], input_block=not in_place), X.dtype)
     grads = np.empty(params.shape[0], dtype=X.dtype)
     X_in = InputMatrix(X)
     threads = n_threads()

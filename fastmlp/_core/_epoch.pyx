@@ -53,7 +53,7 @@ def run_epoch(Workspace ws, floating[::1] params, floating[::1] grads, optimizer
     cdef Net net = ws.layout.net
     cdef Py_ssize_t n = order.shape[0], n_samples = x.input.n_rows
     check_x(ws.layout, params.shape[0], x,
-            np.dtype(np.float32 if floating is float else np.float64), n_samples)
+            np.dtype(np.float32 if floating is float else np.float64), n_samples, False)
     check_targets(ws.layout, n_samples, Y, sample_weight)
     if grads.shape[0] != params.shape[0]:
         raise ValueError("grads and params have different lengths")

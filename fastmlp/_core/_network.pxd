@@ -8,12 +8,14 @@ cdef struct Net:
     const Py_ssize_t* coef_off   # (n_layers,) start of W[i] (units[i], units[i+1]) in params
     const Py_ssize_t* bias_off   # (n_layers,) start of b[i] (units[i+1],) in params
     const Py_ssize_t* act_off    # (n_layers + 1,) start of layer j's (capacity, units[j]) block
+                                 # (layer 0's only with input_block)
     Py_ssize_t n_coefs           # params[:n_coefs] holds the weights, the rest the intercepts
     Py_ssize_t capacity          # rows the activation and delta buffers hold
     int hidden                   # Activation of the hidden layers
     int output                   # Activation of the output layer
     int loss                     # Loss
     double alpha                 # L2 penalty
+    bint input_block             # the work buffers hold gathered input rows (layer 0)
     int n_threads
 
 
@@ -76,6 +78,6 @@ cdef void forward(
 
 
 cdef check_x(Layout layout, Py_ssize_t n_params, InputMatrix X, object dtype,
-             Py_ssize_t n_rows_max)
+             Py_ssize_t n_rows_max, bint in_order)
 cdef check_targets(Layout layout, Py_ssize_t n_samples, const floating[:, ::1] Y,
                    const floating[::1] sample_weight)

@@ -63,11 +63,14 @@ cdef class Layout:
         L2 penalty on the weights.
     capacity : int
         Most rows a batch (or a prediction chunk) has.
+    input_block : bool
+        Whether the work buffers hold a block of gathered input rows. Sparse X,
+        and a C-ordered X read whole, are read in place and need none.
     """
 
     @cython.wraparound(True)
     def __init__(self, units, int hidden, int output, int loss, double alpha,
-                 Py_ssize_t capacity):
+                 Py_ssize_t capacity, bint input_block=True):
         u = np.asarray(units, dtype=np.intp)
         if u.ndim != 1 or u.shape[0] < 2 or (u < 1).any() or capacity < 1:
             raise ValueError(f"invalid layout: units={units}, capacity={capacity}")
@@ -76,14 +79,16 @@ cdef class Layout:
         coef_off = np.concatenate([[0], np.cumsum(coef_sizes)[:-1]]).astype(np.intp)
         n_coefs = int(coef_sizes.sum())
         bias_off = (n_coefs + np.concatenate([[0], np.cumsum(u[1:])[:-1]])).astype(np.intp)
-        act_off = (capacity * np.concatenate([[0], np.cumsum(u)[:-1]])).astype(np.intp)
+        widths = u.copy()
+        widths[0] = u[0] if input_block else 0
+        act_off = (capacity * np.concatenate([[0], np.cumsum(widths)[:-1]])).astype(np.intp)
         # BLAS takes int sizes: every matrix dimension and leading dimension must fit.
         if max(int(u.max()), int(capacity)) >= 2**31:
             raise ValueError("a layer or batch is too large for BLAS's 32-bit sizes")
 
         self._units, self._coef_off, self._bias_off, self._act_off = u, coef_off, bias_off, act_off
         self.n_params = n_coefs + int(u[1:].sum())
-        self.act_size = capacity * int(u.sum())
+        self.act_size = capacity * int(widths.sum())
         self.delta_size = capacity * int(u[1:].sum())
         self.net.n_layers = n_layers
         self.net.units = &self._units[0]
@@ -96,6 +101,7 @@ cdef class Layout:
         self.net.output = output
         self.net.loss = loss
         self.net.alpha = alpha
+        self.net.input_block = input_block
         self.net.n_threads = 1
 
     @property
@@ -191,6 +197,18 @@ cdef class InputMatrix:
 # Forward pass: rows are independent, so a row tile goes through every layer
 # ---------------------------------------------------------------------------
 
+cdef inline bint reads_in_place(const Input* X, const Py_ssize_t* idx) noexcept nogil:
+    """Whether layer 0 can be X itself: dense C-ordered rows taken in order."""
+    return X.indices == NULL and idx == NULL and X.s1 == 1 and X.s0 == X.n_cols
+
+
+cdef inline const floating* input_layer(const Net* net, const Input* X,
+                                        const Py_ssize_t* idx,
+                                        const floating* acts) noexcept nogil:
+    """Layer 0's activations (dense X): X itself, or the block of gathered rows."""
+    return <const floating*> X.data if reads_in_place(X, idx) else acts + net.act_off[0]
+
+
 cdef void gather_rows(
     const Input* X, const Py_ssize_t* idx,  # IN X and the batch's row indices, or NULL
     Py_ssize_t r0, Py_ssize_t r1,
@@ -264,15 +282,17 @@ cdef void forward_tile(
     cdef Py_ssize_t L = net.n_layers, l
     cdef Py_ssize_t rows = r1 - r0
     cdef floating* a_out
+    cdef const floating* a_in
     for l in range(L):
         a_out = acts + net.act_off[l + 1] + r0 * u[l + 1]
         if l == 0 and X.indices != NULL:
             sparse_times_dense(X, idx, r0, r1, params, u[1], acts + net.act_off[1])
         else:
-            if l == 0:
-                gather_rows(X, idx, r0, r1, acts)
+            if l == 0 and not reads_in_place(X, idx):
+                gather_rows(X, idx, r0, r1, acts + net.act_off[0])
+            a_in = input_layer(net, X, idx, acts) if l == 0 else acts + net.act_off[l]
             gemm(False, False, <int> rows, <int> u[l + 1], <int> u[l],
-                 1, acts + net.act_off[l] + r0 * u[l], <int> u[l],
+                 1, a_in + r0 * u[l], <int> u[l],
                  params + net.coef_off[l], <int> u[l + 1], 0, a_out, <int> u[l + 1])
         bias_activation(a_out, params + net.bias_off[l], rows, u[l + 1],
                         net.hidden if l < L - 1 else net.output)
@@ -315,17 +335,18 @@ cdef void forward(
 
 cdef void weight_grad_tile(
     const Net* net, Py_ssize_t l, Py_ssize_t f0, Py_ssize_t f1, Py_ssize_t rows,
-    const floating* params, const floating* acts, const floating* delta,
+    const floating* params, const floating* a, const floating* delta,
     double sw_sum,
     floating* grads,           # OUT rows f0..f1 of dW[l]
 ) noexcept nogil:
-    """dW[l][f0:f1] = (A[l][:, f0:f1].T @ delta + alpha W[l][f0:f1]) / sw_sum."""
+    """dW[l][f0:f1] = (A[l][:, f0:f1].T @ delta + alpha W[l][f0:f1]) / sw_sum,
+    with a = A[l] of shape (rows, units[l])."""
     cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1], i
     cdef floating* gw = grads + net.coef_off[l] + f0 * n_out
     cdef const floating* w = params + net.coef_off[l] + f0 * n_out
     cdef floating alpha = <floating> net.alpha, s = <floating> sw_sum
     gemm(True, False, <int> (f1 - f0), <int> n_out, <int> rows,
-         1, acts + net.act_off[l] + f0, <int> n_in, delta, <int> n_out,
+         1, a + f0, <int> n_in, delta, <int> n_out,
          0, gw, <int> n_out)
     for i in range((f1 - f0) * n_out):
         gw[i] = (gw[i] + alpha * w[i]) / s
@@ -406,8 +427,9 @@ cdef void backward_task(
                                     params, delta, sw_sum, grads)
         else:
             weight_grad_tile(net, l, tile_start(n_in, f_tiles, task),
-                             tile_start(n_in, f_tiles, task + 1), rows,
-                             params, acts, delta, sw_sum, grads)
+                             tile_start(n_in, f_tiles, task + 1), rows, params,
+                             input_layer(net, X, idx, acts) if l == 0
+                             else acts + net.act_off[l], delta, sw_sum, grads)
     elif task < f_tiles + r_tiles:
         task -= f_tiles
         delta_tile(net, l, tile_start(rows, r_tiles, task),
@@ -477,7 +499,7 @@ cdef double batch_loss_grad(
 # ---------------------------------------------------------------------------
 
 cdef check_x(Layout layout, Py_ssize_t n_params, InputMatrix X, object dtype,
-             Py_ssize_t n_rows_max):
+             Py_ssize_t n_rows_max, bint in_order):
     cdef const Net* net = &layout.net
     if n_params != layout.n_params:
         raise ValueError(f"expected {layout.n_params} parameters, got {n_params}")
@@ -487,6 +509,9 @@ cdef check_x(Layout layout, Py_ssize_t n_params, InputMatrix X, object dtype,
         raise ValueError(f"X has {X.input.n_cols} features, the network {net.units[0]}")
     if X.input.n_rows > n_rows_max:
         raise ValueError(f"X has {X.input.n_rows} rows, the workspace holds {n_rows_max}")
+    if X.input.indices == NULL and not net.input_block and not (
+            in_order and X.input.s1 == 1 and X.input.s0 == X.input.n_cols):
+        raise ValueError("this X must be gathered, and the layout has no input block")
 
 
 cdef check_targets(Layout layout, Py_ssize_t n_samples, const floating[:, ::1] Y,
@@ -538,7 +563,7 @@ def loss_grad(Workspace ws, const floating[::1] params, floating[::1] grads, X,
     cdef InputMatrix x = as_input(X)
     cdef Net net = ws.layout.net
     check_x(ws.layout, params.shape[0], x, np.dtype(np.float32 if floating is float
-                                                    else np.float64), net.capacity)
+                                                    else np.float64), net.capacity, True)
     check_targets(ws.layout, x.input.n_rows, Y, sample_weight)
     if grads.shape[0] != params.shape[0]:
         raise ValueError("grads and params have different lengths")
@@ -570,7 +595,7 @@ def predict(Workspace ws, const floating[::1] params, X, floating[:, ::1] out,
     cdef Net net = ws.layout.net
     cdef Py_ssize_t itemsize = sizeof(floating)
     check_x(ws.layout, params.shape[0], x, np.dtype(np.float32 if floating is float
-                                                    else np.float64), x.input.n_rows)
+                                                    else np.float64), x.input.n_rows, True)
     cdef Py_ssize_t L = net.n_layers, n_out = net.units[L], n = x.input.n_rows
     if out.shape[0] != n or out.shape[1] != n_out:
         raise ValueError("out has the wrong shape")

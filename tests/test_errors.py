@@ -1,0 +1,297 @@
+"""Errors and warnings word for word: each bad input is given to scikit-learn
+1.9.1's estimator too, and fastmlp must raise the same exception type with the
+same message (or, where scikit-learn accepts the input, behave as it does)."""
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from tests._helpers import (
+    assert_same_error,
+    assert_same_model,
+    capture,
+    estimators,
+    fit_both,
+    make_data,
+    warning_messages,
+)
+
+X_CLF, Y_CLF = make_data("binary")
+X_REG, Y_REG = make_data("regression")
+
+
+def data(kind):
+    return (X_CLF, Y_CLF) if kind == "clf" else (X_REG, Y_REG)
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+@pytest.mark.parametrize("params", [
+    {"activation": "bad"},
+    {"solver": "newton"},
+    {"learning_rate": "cyclic"},
+    {"alpha": -1},
+    {"alpha": "0.1"},
+    {"hidden_layer_sizes": 0},
+    {"hidden_layer_sizes": -3},
+    {"hidden_layer_sizes": 2.5},
+    {"batch_size": 0},
+    {"batch_size": "big"},
+    {"learning_rate_init": 0.0},
+    {"power_t": -0.5},
+    {"max_iter": 0},
+    {"tol": -1e-3},
+    {"momentum": 1.5},
+    {"nesterovs_momentum": "yes"},
+    {"early_stopping": 1},
+    {"validation_fraction": 1.0},
+    {"beta_1": 1.0},
+    {"beta_2": -0.1},
+    {"epsilon": 0.0},
+    {"n_iter_no_change": 0},
+    {"max_fun": 0},
+    {"shuffle": None},
+    {"random_state": "seed"},
+    {"warm_start": "no"},
+], ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()))
+def test_invalid_parameter(kind, params):
+    fast, sk = estimators(kind, **params)
+    X, y = data(kind)
+    error = assert_same_error(lambda: fast.fit(X, y), lambda: sk.fit(X, y))
+    assert type(error).__name__ == "InvalidParameterError"
+
+
+def test_invalid_loss_of_regressor():
+    fast, sk = estimators("reg", loss="absolute_error")
+    assert_same_error(lambda: fast.fit(X_REG, Y_REG), lambda: sk.fit(X_REG, Y_REG))
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+@pytest.mark.parametrize("sizes", [[3, -1], (4, 0), [0], np.array([5, -2])],
+                         ids=["3,-1", "4,0", "0", "array"])
+def test_hidden_layer_sizes_not_positive(kind, sizes):
+    fast, sk = estimators(kind, hidden_layer_sizes=sizes)
+    X, y = data(kind)
+    error = assert_same_error(lambda: fast.fit(X, y), lambda: sk.fit(X, y))
+    assert type(error) is ValueError
+    assert str(error).startswith("hidden_layer_sizes must be > 0, got ")
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("bad", ["nan", "inf", "1d", "3d", "empty", "complex", "n_rows"])
+def test_bad_X_in_fit(kind, method, bad):
+    X, y = data(kind)
+    X = {
+        "nan": np.where(X > 1.5, np.nan, X),
+        "inf": np.where(X > 1.5, -np.inf, X),
+        "1d": X[:, 0],
+        "3d": X[:, :, None],
+        "empty": X[:0],
+        "complex": X + 1j,
+        "n_rows": X[:-3],
+    }[bad]
+    fast, sk = estimators(kind, solver="sgd", hidden_layer_sizes=(3,), max_iter=2)
+    extra = {"classes": [0, 1]} if kind == "clf" and method == "partial_fit" else {}
+    assert_same_error(lambda: getattr(fast, method)(X, y, **extra),
+                      lambda: getattr(sk, method)(X, y, **extra))
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "wrong length"])
+def test_bad_y(bad):
+    y = {"nan": np.where(Y_REG > 1, np.nan, Y_REG), "inf": np.where(Y_REG > 1, np.inf, Y_REG),
+         "wrong length": Y_REG[:-1]}[bad]
+    fast, sk = estimators("reg", hidden_layer_sizes=(3,), max_iter=2)
+    assert_same_error(lambda: fast.fit(X_REG, y), lambda: sk.fit(X_REG, y))
+
+
+def test_continuous_target_for_classifier():
+    fast, sk = estimators("clf", hidden_layer_sizes=(3,), max_iter=2)
+    error = assert_same_error(lambda: fast.fit(X_REG, Y_REG), lambda: sk.fit(X_REG, Y_REG))
+    assert str(error).startswith("Unknown label type")
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_single_class_target(solver):
+    # scikit-learn accepts a single class (it trains towards the constant): so must we
+    y = np.full(X_CLF.shape[0], 4)
+    fast, sk = estimators("clf", solver=solver, hidden_layer_sizes=(3,), max_iter=3,
+                          random_state=0)
+    _, sk_error, _, _ = capture(lambda: sk.fit(X_CLF, y))
+    _, fast_error, _, _ = capture(lambda: fast.fit(X_CLF, y))
+    assert sk_error is None and fast_error is None
+    assert_same_model(fast, sk, np.float64)
+    np.testing.assert_array_equal(fast.predict(X_CLF), sk.predict(X_CLF))
+    np.testing.assert_allclose(fast.predict_proba(X_CLF), sk.predict_proba(X_CLF), rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "predict_log_proba", "score"])
+def test_not_fitted(method):
+    fast, sk = estimators("clf")
+    args = (X_CLF, Y_CLF) if method == "score" else (X_CLF,)
+    error = assert_same_error(lambda: getattr(fast, method)(*args),
+                              lambda: getattr(sk, method)(*args))
+    assert type(error).__name__ == "NotFittedError"
+
+
+def test_regressor_not_fitted():
+    fast, sk = estimators("reg")
+    assert_same_error(lambda: fast.predict(X_REG), lambda: sk.predict(X_REG))
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+@pytest.mark.parametrize("bad", ["n_features", "nan", "inf", "1d"])
+def test_bad_X_at_predict(kind, bad):
+    X, y = data(kind)
+    fast, sk = estimators(kind, hidden_layer_sizes=(3,), max_iter=2, random_state=0)
+    fit_both(fast, sk, X, y)
+    X_bad = {"n_features": X[:, :4], "nan": np.where(X > 1, np.nan, X),
+             "inf": np.where(X > 1, np.inf, X), "1d": X[0]}[bad]
+    methods = ["predict", "predict_proba"] if kind == "clf" else ["predict"]
+    for method in methods:
+        error = assert_same_error(lambda: getattr(fast, method)(X_bad),
+                                  lambda: getattr(sk, method)(X_bad))
+        if bad == "n_features":
+            assert str(error) == (f"X has 4 features, but {type(sk).__name__} is expecting 6 "
+                                  "features as input.")
+
+
+@pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
+@pytest.mark.parametrize("bad", ["length", "2d", "zeros", "string"])
+def test_bad_sample_weight(solver, bad):
+    n = X_REG.shape[0]
+    sw = {"length": np.ones(n - 1), "2d": np.ones((n, 1)), "zeros": np.zeros(n),
+          "string": np.array(["a"] * n)}[bad]
+    fast, sk = estimators("reg", solver=solver, hidden_layer_sizes=(3,), max_iter=2)
+    assert_same_error(lambda: fast.fit(X_REG, Y_REG, sample_weight=sw),
+                      lambda: sk.fit(X_REG, Y_REG, sample_weight=sw))
+
+
+def test_bad_sample_weight_in_partial_fit():
+    fast, sk = estimators("clf", solver="adam", hidden_layer_sizes=(3,))
+    sw = np.ones(5)
+    assert_same_error(lambda: fast.partial_fit(X_CLF, Y_CLF, sample_weight=sw, classes=[0, 1]),
+                      lambda: sk.partial_fit(X_CLF, Y_CLF, sample_weight=sw, classes=[0, 1]))
+
+
+@pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
+def test_negative_sample_weight_accepted_as_sklearn(solver):
+    # scikit-learn 1.9.1 does not reject negative weights: neither do we, same result
+    sw = np.linspace(-0.5, 2.0, X_REG.shape[0])
+    fast, sk = estimators("reg", solver=solver, hidden_layer_sizes=(3,), max_iter=4,
+                          learning_rate_init=0.01, random_state=0)
+    fit_both(fast, sk, X_REG, Y_REG, sample_weight=sw)
+    assert_same_model(fast, sk, np.float64)
+
+
+# -- warnings -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_max_iter_convergence_warning(kind):
+    X, y = data(kind)
+    fast, sk = estimators(kind, solver="sgd", hidden_layer_sizes=(3,), max_iter=3,
+                          random_state=0)
+    (fast_rec, _), (sk_rec, _) = fit_both(fast, sk, X, y)
+    expected = [("ConvergenceWarning", "Stochastic Optimizer: Maximum iterations (3) reached "
+                                       "and the optimization hasn't converged yet.")]
+    assert warning_messages(sk_rec, ConvergenceWarning) == expected
+    assert warning_messages(fast_rec, ConvergenceWarning) == expected
+
+
+def test_no_convergence_warning_when_training_stops():
+    fast, sk = estimators("reg", solver="adam", tol=10.0, hidden_layer_sizes=(3,), max_iter=50,
+                          random_state=0)
+    (fast_rec, _), (sk_rec, _) = fit_both(fast, sk, X_REG, Y_REG)
+    assert warning_messages(sk_rec) == []
+    assert warning_messages(fast_rec) == []
+
+
+def test_partial_fit_never_warns_about_max_iter():
+    fast, sk = estimators("reg", solver="sgd", hidden_layer_sizes=(3,), max_iter=1,
+                          random_state=0)
+    (fast_rec, _), (sk_rec, _) = fit_both(fast, sk, X_REG, Y_REG, method="partial_fit")
+    assert warning_messages(sk_rec) == warning_messages(fast_rec) == []
+
+
+@pytest.mark.parametrize("batch_size", [500, 121])
+def test_batch_size_clipped_warning(batch_size):
+    fast, sk = estimators("reg", solver="sgd", batch_size=batch_size, hidden_layer_sizes=(3,),
+                          max_iter=2, random_state=0)
+    (fast_rec, _), (sk_rec, _) = fit_both(fast, sk, X_REG, Y_REG)
+    assert warning_messages(sk_rec, UserWarning)[0] == (
+        "UserWarning", "Got `batch_size` less than 1 or larger than sample size. It is going "
+                       "to be clipped")
+    assert warning_messages(fast_rec) == warning_messages(sk_rec)
+    assert_same_model(fast, sk, np.float64)
+
+
+def test_column_vector_y_warning():
+    y = Y_REG.reshape(-1, 1)
+    fast, sk = estimators("reg", hidden_layer_sizes=(3,), max_iter=2, random_state=0)
+    (fast_rec, _), (sk_rec, _) = fit_both(fast, sk, X_REG, y)
+    assert any(name == "DataConversionWarning" for name, _ in warning_messages(sk_rec))
+    assert warning_messages(fast_rec) == warning_messages(sk_rec)
+
+
+# -- divergence ------------------------------------------------------------------------
+
+NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain "
+              "large values and need to be preprocessed.")
+
+
+@pytest.mark.parametrize("case", ["reg-sgd", "reg-sgd-float32", "clf-sgd", "reg-default",
+                                  "reg-sgd-weighted"])
+def test_divergence_raises_as_sklearn(case):
+    # a large learning rate on badly scaled data: the weights overflow, and both refuse
+    # to return a model
+    if case.startswith("reg-sgd"):
+        X, y = X_REG * 1e3, Y_REG * 1e3
+        params = dict(solver="sgd", learning_rate_init=1.0, hidden_layer_sizes=(4,), max_iter=5)
+    elif case == "clf-sgd":
+        X, y = X_CLF * 1e100, Y_CLF
+        params = dict(solver="sgd", learning_rate_init=1.0, hidden_layer_sizes=(4,), max_iter=5)
+    else:   # scikit-learn's own test: default MLPRegressor on values near float max
+        rng = np.random.RandomState(0)
+        X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
+        y = rng.standard_normal(10)
+        params = {}
+    if case.endswith("float32"):
+        X = X.astype(np.float32)
+    sw = np.linspace(0.5, 1.5, X.shape[0]) if case.endswith("weighted") else None
+    fast, sk = estimators(case[:3], random_state=0, **params)
+    error = assert_same_error(lambda: fast.fit(X, y, sample_weight=sw),
+                              lambda: sk.fit(X, y, sample_weight=sw))
+    assert type(error) is ValueError and str(error) == NON_FINITE
+
+
+def test_divergence_in_partial_fit():
+    X, y = X_REG * 1e3, Y_REG * 1e3
+    fast, sk = estimators("reg", solver="sgd", learning_rate_init=1.0, hidden_layer_sizes=(4,),
+                          random_state=0)
+    fit_both(fast, sk, X, y, method="partial_fit")
+    for _ in range(4):
+        fast_error = capture(lambda: fast.partial_fit(X, y))[1]
+        sk_error = capture(lambda: sk.partial_fit(X, y))[1]
+        assert (fast_error is None) == (sk_error is None)
+        if sk_error is not None:
+            assert str(fast_error) == str(sk_error) == NON_FINITE
+            return
+    pytest.fail("scikit-learn did not diverge: the test's setting is wrong")
+
+
+def test_diverging_validation_scores_with_early_stopping():
+    # the validation score becomes -inf then NaN; the best (finite) weights come back
+    X, y = X_REG * 1e3, Y_REG * 1e3
+    fast, sk = estimators("reg", solver="sgd", early_stopping=True, learning_rate_init=1.0,
+                          hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    fit_both(fast, sk, X, y)
+    assert np.isnan(sk.validation_scores_[-1])
+    assert_same_model(fast, sk, np.float64)
+    assert all(np.isfinite(c).all() for c in fast.coefs_)
+
+
+def test_huge_but_finite_weights_do_not_raise():
+    # a large loss is no error as long as the weights stay finite, as in scikit-learn
+    fast, sk = estimators("clf", solver="sgd", learning_rate_init=100.0, hidden_layer_sizes=(4,),
+                          max_iter=5, random_state=0)
+    fit_both(fast, sk, X_CLF * 1e6, Y_CLF)
+    assert sk.loss_ > 1e30
+    assert_same_model(fast, sk, np.float64)
