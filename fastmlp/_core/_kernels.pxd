@@ -11,7 +11,7 @@
 from cython cimport floating
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.math cimport exp, expf, log, tanh, tanhf
-from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
+from scipy.linalg.cython_blas cimport ddot, dgemm, dgemv, sdot, sgemm, sgemv
 
 
 cdef extern from "fastmlp_openmp.h":
@@ -208,3 +208,12 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
     else:
         dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*> b, &ldb, <double*> a, &lda,
               &beta, c, &ldc)
+
+
+cdef inline double sum_of_squares(const floating* x, int n) noexcept nogil:
+    """x . x through BLAS's dot, in x's precision as NumPy's np.dot(s, s)."""
+    cdef int one = 1
+    if floating is float:
+        return sdot(&n, <float*> x, &one, <float*> x, &one)
+    else:
+        return ddot(&n, <double*> x, &one, <double*> x, &one)

@@ -21,11 +21,13 @@ from ._kernels cimport (
     bias_activation,
     gemm,
     sample_loss,
+    sum_of_squares,
 )
 
 
 cdef enum:
-    MIN_TILE_ROWS = 16   # fewest rows (of X, or of W for a weight gradient) in a tile
+    MIN_TILE_ROWS = 96   # fewest rows (of X, or of W for a weight gradient) in a tile:
+                         # BLAS runs near its peak from about this many rows on
     MAX_TILES = 8        # most tiles one stage is split into
 
 # Work worth a tile of its own (about 10 to 50 microseconds on one core); smaller
@@ -35,12 +37,15 @@ cdef double TILE_FLOPS = 4e5
 
 cdef inline Py_ssize_t n_tiles(Py_ssize_t n, double item_flops) noexcept nogil:
     """How many tiles to split n items of `item_flops` each into: a function of
-    the shapes alone, never of the thread count."""
-    cdef Py_ssize_t t = n // MIN_TILE_ROWS
+    the shapes alone, never of the thread count. A power of two, so that tiles
+    share out evenly over 2, 4 or 8 threads."""
+    cdef Py_ssize_t t = n // MIN_TILE_ROWS, tiles = 1
     cdef double by_work = n * item_flops / TILE_FLOPS
     if by_work < t:
         t = <Py_ssize_t> by_work
-    return 1 if t < 1 else (MAX_TILES if t > MAX_TILES else t)
+    while tiles * 2 <= t and tiles * 2 <= MAX_TILES:
+        tiles *= 2
+    return tiles
 
 
 cdef inline Py_ssize_t tile_start(Py_ssize_t n, Py_ssize_t tiles, Py_ssize_t t) noexcept nogil:
@@ -488,8 +493,8 @@ cdef double batch_loss_grad(
             sw_sum += sw[idx[r] if idx != NULL else r]
     if sw == NULL:
         sw_sum = rows
-    for i in range(net.n_coefs):
-        l2 += <double> params[i] * params[i]
+    for i in range(net.n_layers):     # ||W||^2 layer by layer, as scikit-learn sums it
+        l2 += sum_of_squares(params + net.coef_off[i], <int> (net.units[i] * net.units[i + 1]))
     backward(net, params, X, idx, acts, deltas, rows, sw_sum, grads)
     return loss / sw_sum + 0.5 * net.alpha * l2 / sw_sum
 
