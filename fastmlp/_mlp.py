@@ -105,7 +105,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def __getstate__(self):
         state = super().__getstate__()
-        state.pop("_small_predict_layout", None)    # compiled, rebuilt on demand
+        state.pop("_small_predict_layout", None)    # compiled: __setstate__ rebuilds it
         return state
 
     def __setstate__(self, state):
@@ -178,7 +178,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if first_pass:
             self._initialize(y, layer_units, X.dtype)
 
-        params = self._packed_params(X.dtype).copy()
+        params = self._packed_params().astype(X.dtype)   # a fresh buffer, updated in place
         self._set_params_buffer(params)
         Y = np.ascontiguousarray(y, dtype=X.dtype)
         if self.solver in _STOCHASTIC_SOLVERS:
