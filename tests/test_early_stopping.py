@@ -6,7 +6,7 @@ import pytest
 from sklearn.datasets import make_classification
 from sklearn.model_selection import train_test_split
 
-from tests._helpers import (
+from _helpers import (
     assert_close,
     assert_same_error,
     assert_same_model,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from tests._helpers import (
+from _helpers import (
     assert_same_error,
     assert_same_model,
     capture,

@@ -4,7 +4,7 @@ parity with scikit-learn 1.9.1."""
 import numpy as np
 import pytest
 
-from tests._helpers import (
+from _helpers import (
     assert_same_model,
     assert_same_predictions,
     estimators,

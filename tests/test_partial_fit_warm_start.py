@@ -6,7 +6,7 @@ import pytest
 from sklearn.base import clone
 
 import fastmlp
-from tests._helpers import (
+from _helpers import (
     assert_same_error,
     assert_same_model,
     assert_same_predictions,

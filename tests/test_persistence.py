@@ -10,7 +10,7 @@ import pytest
 from sklearn.base import clone
 
 import fastmlp
-from tests._helpers import fit_quietly, make_data, roundtrip
+from _helpers import fit_quietly, make_data, roundtrip
 
 
 def joblib_roundtrip(est):

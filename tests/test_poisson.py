@@ -8,7 +8,7 @@ import pytest
 from scipy.special import xlogy
 
 import fastmlp
-from tests._helpers import (
+from _helpers import (
     assert_same_model,
     assert_same_predictions,
     capture,

@@ -7,7 +7,7 @@ import pytest
 from scipy.special import expit, softmax
 
 import fastmlp
-from tests._helpers import (
+from _helpers import (
     assert_close,
     assert_same_model,
     assert_same_predictions,

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from tests._helpers import (
+from _helpers import (
     assert_same_model,
     assert_same_predictions,
     assert_same_verbose,

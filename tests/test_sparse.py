@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 import fastmlp
-from tests._helpers import (
+from _helpers import (
     assert_close,
     assert_same_error,
     assert_same_model,
