@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 OPENMP_PROBE = r"""
 #include <omp.h>
@@ -54,6 +55,18 @@ def openmp_flags():
     return ["-fopenmp"], ["-fopenmp"]
 
 
+class build_ext_beside_sources(build_ext):
+    """Build the extensions, and put a copy beside their sources as
+    `build_ext --inplace` does: `python -m fastmlp` run in the repository root
+    imports the checkout's fastmlp/ before the installed one, and then finds its
+    compiled core there too. The copies are build products: .gitignore keeps them out."""
+
+    def run(self):
+        super().run()
+        if not self.inplace:
+            self.copy_extensions_to_source()
+
+
 def extensions():
     compile_args, link_args = openmp_flags()
     modules = ["_kernels", "_network", "_updates", "_epoch"]
@@ -72,6 +85,7 @@ def extensions():
 
 
 setup(
+    cmdclass={"build_ext": build_ext_beside_sources},
     ext_modules=cythonize(
         extensions(),
         compiler_directives=CYTHON_DIRECTIVES,
