@@ -18,7 +18,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._core._network import Layout, Workspace, predict
+from ._core._layout import Layout, Workspace
+from ._core._network import predict
 from ._functions import (
     HIDDEN_ACTIVATIONS,
     LOSS_OF_OUTPUT,

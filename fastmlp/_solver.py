@@ -18,7 +18,8 @@ from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
 
 from ._core._epoch import run_epoch
-from ._core._network import InputMatrix, Workspace, loss_grad
+from ._core._layout import InputMatrix, Workspace
+from ._core._network import loss_grad
 from ._optimizers import make_optimizer
 from ._threads import blas_single_threaded, n_threads
 

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 import fastmlp._solver
 from fastmlp import MLPClassifier, MLPRegressor
 from fastmlp._core._epoch import run_epoch
-from fastmlp._core._network import InputMatrix, Layout, Workspace
+from fastmlp._core._layout import InputMatrix, Layout, Workspace
 from fastmlp._functions import HIDDEN_ACTIVATIONS, LOSS_OF_OUTPUT, OUTPUT_ACTIVATIONS
 from fastmlp._optimizers import SGD, Adam
 

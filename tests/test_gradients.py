@@ -13,7 +13,8 @@ import pytest
 import sklearn.neural_network as sk
 from scipy.special import expit, xlogy
 
-from fastmlp._core._network import Layout, Workspace, loss_grad
+from fastmlp._core._layout import Layout, Workspace
+from fastmlp._core._network import loss_grad
 from fastmlp._functions import HIDDEN_ACTIVATIONS, LOSS_OF_OUTPUT, OUTPUT_ACTIVATIONS
 
 HIDDEN = ["identity", "logistic", "tanh", "relu"]

@@ -15,7 +15,8 @@ from threadpoolctl import threadpool_limits
 
 import fastmlp
 from fastmlp._core._kernels import max_threads
-from fastmlp._core._network import Layout, Workspace, loss_grad
+from fastmlp._core._layout import Layout, Workspace
+from fastmlp._core._network import loss_grad
 from fastmlp._functions import HIDDEN_ACTIVATIONS, LOSS_OF_OUTPUT, OUTPUT_ACTIVATIONS
 
 THREADS = [1, 2, 4]

@@ -9,17 +9,10 @@ from cython cimport floating
 
 import numpy as np
 
-from ._network cimport (
-    InputMatrix,
-    Layout,
-    Net,
-    Workspace,
-    batch_loss_grad,
-    check_targets,
-    check_x,
-)
+from ._layout cimport InputMatrix, Layout, Net, Workspace, check_targets, check_x
+from ._network cimport batch_loss_grad
 
-from ._network import as_input
+from ._layout import as_input
 from ._updates cimport ADAM, SGD, adam_step, adam_step_size, sgd_step
 
 
