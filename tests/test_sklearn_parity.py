@@ -14,6 +14,7 @@ import sklearn.neural_network as sk
 from sklearn.exceptions import ConvergenceWarning
 
 import fastmlp
+from _helpers import assert_same_model
 
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
 SOLVERS = {
@@ -85,31 +86,11 @@ def glorot_init(units, activation, seed):
 
 
 def assert_same_fit(ref, est, rtol):
-    """Every fitted attribute of `est` equals scikit-learn's `ref`."""
-    assert est.n_iter_ == ref.n_iter_
-    assert len(est.coefs_) == len(ref.coefs_) == ref.n_layers_ - 1
-    for i, (c, rc) in enumerate(zip(est.coefs_, ref.coefs_)):
-        assert c.dtype == rc.dtype and c.shape == rc.shape
-        assert_close(c, rc, rtol, f"coefs_[{i}]")
-    for i, (b, rb) in enumerate(zip(est.intercepts_, ref.intercepts_)):
-        assert b.dtype == rb.dtype and b.shape == rb.shape
-        assert_close(b, rb, rtol, f"intercepts_[{i}]")
-    # loss_curve_ grows across warm fits while n_iter_ restarts: compare lengths only
-    assert len(est.loss_curve_) == len(ref.loss_curve_) >= ref.n_iter_
-    assert_close(est.loss_curve_, ref.loss_curve_, rtol, "loss_curve_")
-    assert_close(est.loss_, ref.loss_, rtol, "loss_")
-    if ref.best_loss_ is None:
-        assert est.best_loss_ is None
-    else:
-        assert_close(est.best_loss_, ref.best_loss_, rtol, "best_loss_")
-    assert est.t_ == ref.t_
-    assert est.n_layers_ == ref.n_layers_
-    assert est.n_outputs_ == ref.n_outputs_
-    assert est.out_activation_ == ref.out_activation_
-    assert est.n_features_in_ == ref.n_features_in_
+    """Every fitted attribute of `est` equals scikit-learn's `ref` (the shared check
+    of _helpers), and so do the stall counter and the optimizer's state."""
+    assert_same_model(est, ref, est.coefs_[0].dtype, rtol)
     assert est._no_improvement_count == ref._no_improvement_count
     if hasattr(ref, "classes_"):
-        np.testing.assert_array_equal(est.classes_, ref.classes_)
         assert est.classes_.dtype == ref.classes_.dtype
     if hasattr(ref, "_optimizer"):   # the optimizer's state, packed as the parameters
         opt, ref_opt = est._optimizer, ref._optimizer
@@ -121,11 +102,6 @@ def assert_same_fit(ref, est, rtol):
         else:
             assert_close(opt.learning_rate, ref_opt.learning_rate, 1e-12, "learning_rate")
             assert_close(opt.state1, packed(ref_opt.velocities), rtol, "SGD velocity")
-    if ref.validation_scores_ is None:
-        assert est.validation_scores_ is None and est.best_validation_score_ is None
-    else:
-        assert_close(est.validation_scores_, ref.validation_scores_, rtol, "validation_scores_")
-        assert_close(est.best_validation_score_, ref.best_validation_score_, rtol)
 
 
 def assert_same_predictions(ref, est, X, rtol):
