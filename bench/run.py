@@ -9,6 +9,7 @@ See bench/README.md for what is measured and how.
 """
 import argparse
 import datetime
+import glob
 import json
 import os
 import platform
@@ -17,7 +18,12 @@ import sys
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(BENCH_DIR)
-sys.path.append(REPO_ROOT)  # an in-place build of fastmlp, if not installed
+# Measure this checkout: its own build (pip install . also leaves the compiled core
+# beside the sources) comes before an installed fastmlp, which may be stale.
+if glob.glob(os.path.join(REPO_ROOT, "fastmlp", "_core", "_network*.so")):
+    sys.path.insert(0, REPO_ROOT)
+else:
+    sys.path.append(REPO_ROOT)
 
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
