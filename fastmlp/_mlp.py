@@ -168,6 +168,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         if sp.issparse(X):      # the core reads rows: CSC becomes CSR, never dense
             X = X.tocsr()
+        if not first_pass and X.dtype != self.coefs_[0].dtype:
+            # a continued fit trains in the weights' dtype, which scikit-learn keeps too
+            X = X.astype(self.coefs_[0].dtype)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         if y.ndim == 1:

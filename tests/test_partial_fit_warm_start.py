@@ -3,6 +3,7 @@ warm_start (continue from the fitted weights with a fresh optimizer), in parity
 with scikit-learn 1.9.1, and their errors word for word."""
 import numpy as np
 import pytest
+import sklearn.neural_network
 from sklearn.base import clone
 
 import fastmlp
@@ -278,3 +279,21 @@ def test_fit_without_warm_start_restarts():
     assert fast.loss_curve_ == fresh.loss_curve_
     for a, b in zip(fast.coefs_, fresh.coefs_):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("first, second", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_continued_fit_with_other_dtype_keeps_the_weights_dtype(first, second):
+    """partial_fit (or a warm fit) on data of another dtype than the first call's
+    continues in the weights' dtype, as scikit-learn does, instead of failing."""
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(120, 5), rng.randint(0, 3, 120)
+    models = []
+    for cls in (fastmlp.MLPClassifier, sklearn.neural_network.MLPClassifier):
+        model = cls(hidden_layer_sizes=(7,), random_state=0, learning_rate_init=0.01)
+        model.partial_fit(X.astype(first), y, classes=[0, 1, 2])
+        model.partial_fit(X.astype(second), y)
+        models.append(model)
+    fast, sk = models
+    for a, b in zip(fast.coefs_ + fast.intercepts_, sk.coefs_ + sk.intercepts_):
+        assert a.dtype == b.dtype == first
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3 * np.abs(b).max())
