@@ -6,9 +6,7 @@
 
 #ifdef _OPENMP
 #include <omp.h>
-#define FASTMLP_HAVE_OPENMP 1
 #else
-#define FASTMLP_HAVE_OPENMP 0
 static inline int omp_get_max_threads(void) { return 1; }
 #endif
 

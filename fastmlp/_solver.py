@@ -36,7 +36,7 @@ def batch_size_for(est, n_samples):
     return int(np.clip(est.batch_size, 1, n_samples))
 
 
-def early_stopping_split(est, y, sample_weight):
+def early_stopping_split(est, y):
     """Row indices of the training and validation sets, drawn as scikit-learn draws
     them: its train_test_split depends only on the number of rows and `stratify`,
     so splitting the indices gives the same rows without copying X."""
@@ -77,7 +77,7 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental):
 
     train_idx, validation = np.arange(X.shape[0], dtype=np.intp), None
     if est.early_stopping:
-        train_idx, val_idx = early_stopping_split(est, y, sample_weight)
+        train_idx, val_idx = early_stopping_split(est, y)
         y_val = y[val_idx]
         if is_classifier(est):
             y_val = est._label_binarizer.inverse_transform(y_val)

@@ -16,7 +16,6 @@ from scipy.linalg.cython_blas cimport ddot, dgemm, dgemv, sdot, sgemm, sgemv
 
 cdef extern from "fastmlp_openmp.h":
     int omp_get_max_threads() noexcept nogil
-    int FASTMLP_HAVE_OPENMP
 
 
 cpdef enum Activation:

@@ -68,10 +68,6 @@ cdef class Layout:
     def capacity(self):
         return self.net.capacity
 
-    @property
-    def units(self):
-        return np.asarray(self._units).copy()
-
     def coef_slices(self):
         """(start, stop, shape) of each W[i] in the flat buffer, in layer order."""
         u = self._units
