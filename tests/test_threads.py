@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import sklearn.neural_network as sk
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
@@ -16,7 +17,7 @@ from threadpoolctl import threadpool_limits
 import fastmlp
 from fastmlp._core._kernels import max_threads
 from fastmlp._core._layout import Layout, Workspace
-from fastmlp._core._network import loss_grad
+from fastmlp._core._network import loss_grad, tiling
 from fastmlp._functions import HIDDEN_ACTIVATIONS, LOSS_OF_OUTPUT, OUTPUT_ACTIVATIONS
 
 THREADS = [1, 2, 4, 8]   # the issue asks for 1, 2, 4; the guide for 1, 2, 8
@@ -38,7 +39,22 @@ def n_params(n_outputs):
 
 def test_shapes_split_the_work():
     assert n_params(2) > PARALLEL_UPDATE_MIN and n_params(3) > PARALLEL_UPDATE_MIN
-    assert min(HIDDEN) >= 128 and N_FEATURES >= 64 and N_SAMPLES >= 2 * 256
+    assert N_SAMPLES >= 2 * 256
+    layout = Layout([N_FEATURES, *HIDDEN, 3], 3, 4, 1, 1e-4, 256)
+    split = tiling(layout, 256)
+    assert split["forward"] > 1
+    f_tiles, c_tiles, r_tiles = zip(*split["backward"])
+    # the first layer's 64 inputs are too few to split: its columns are split instead
+    assert c_tiles[0] > 1 and max(f_tiles) > 1 and max(r_tiles) > 1
+
+
+def test_tiles_depend_on_shapes_only():
+    layout = Layout([N_FEATURES, *HIDDEN, 3], 3, 4, 1, 1e-4, 256)
+    splits = []
+    for k in THREADS:
+        with threadpool_limits(limits=k, user_api="openmp"):
+            splits.append(tiling(layout, 256))
+    assert all(s == splits[0] for s in splits)
 
 
 def test_threadpool_limits_sets_the_core_thread_count():
@@ -111,12 +127,17 @@ def test_predict_bit_identical_across_thread_counts(dtype):
     np.testing.assert_allclose(outputs[0][0], ref.predict_proba(Xp), rtol=rtol, atol=rtol)
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("hidden", ["relu", "logistic"])
-def test_loss_grad_bit_identical_across_thread_counts(hidden, dtype):
+def test_loss_grad_bit_identical_across_thread_counts(hidden, dtype, sparse):
     units = [N_FEATURES, *HIDDEN, 3]
     layout = Layout(units, HIDDEN_ACTIVATIONS[hidden], OUTPUT_ACTIVATIONS["softmax"],
                     LOSS_OF_OUTPUT["softmax"], 1e-2, N_SAMPLES)
+    assert tiling(layout, N_SAMPLES)["backward"][0][1] > 1   # column tiles of dW[0]
+    Xk = X.astype(dtype)
+    if sparse:
+        Xk = sp.csr_matrix(np.where(np.abs(Xk) > 1, Xk, 0))
     r = np.random.RandomState(2)
     params = (0.1 * r.randn(layout.n_params)).astype(dtype)
     Y = np.eye(3, dtype=dtype)[Y_CLASS]
@@ -124,8 +145,14 @@ def test_loss_grad_bit_identical_across_thread_counts(hidden, dtype):
     results = []
     for k in [1, 2, 3, 4]:
         grads = np.empty(layout.n_params, dtype=dtype)
-        loss = loss_grad(Workspace(layout, dtype), params, grads, X.astype(dtype), Y, sw, k)
+        loss = loss_grad(Workspace(layout, dtype), params, grads, Xk, Y, sw, k)
         results.append((loss, grads))
     for loss, grads in results[1:]:
         assert loss == results[0][0]
         np.testing.assert_array_equal(grads, results[0][1])
+    if sparse:      # the sparse kernels' tiles compute what the dense ones do
+        grads = np.empty(layout.n_params, dtype=dtype)
+        loss = loss_grad(Workspace(layout, dtype), params, grads, Xk.toarray(), Y, sw, 2)
+        rtol = 1e-10 if dtype == np.float64 else 1e-4
+        assert loss == pytest.approx(results[0][0], rel=rtol)
+        np.testing.assert_allclose(results[0][1], grads, rtol=rtol, atol=rtol)

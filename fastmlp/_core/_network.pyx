@@ -22,30 +22,44 @@ from ._kernels cimport (
     sample_loss,
     sum_of_squares,
 )
-from ._layout cimport Input, InputMatrix, Net, Workspace, check_targets, check_x
+from ._layout cimport Input, InputMatrix, Layout, Net, Workspace, check_targets, check_x
 
 from ._layout import as_input
 
 
 cdef enum:
-    MIN_TILE_ROWS = 96   # fewest rows (of X, or of W for a weight gradient) in a tile:
-                         # BLAS runs near its peak from about this many rows on
+    MIN_TILE_ROWS = 96   # fewest rows (of X, or of W for a weight gradient) in a tile
+                         # whose product BLAS packs: it runs near its peak from here on
+    SMALL_TILE_ROWS = 32 # fewest rows in a tile whose product BLAS does not pack
+    MIN_TILE_COLS = 32   # fewest columns of a weight-gradient tile
     MAX_TILES = 8        # most tiles one stage is split into
 
 # Work worth a tile of its own (about 10 to 50 microseconds on one core); smaller
 # stages stay in one tile and run without opening a parallel region.
 cdef double TILE_FLOPS = 4e5
 
+# OpenBLAS multiplies a product of up to about this many multiply-adds (m n k)
+# straight from its operands, without packing them into blocks first. Tiles of such
+# products can be short: no packing cost is repeated per tile.
+cdef double SMALL_PRODUCT = 1e6
 
-cdef inline Py_ssize_t n_tiles(Py_ssize_t n, double item_flops) noexcept nogil:
-    """How many tiles to split n items of `item_flops` each into: a function of
-    the shapes alone, never of the thread count. A power of two, so that tiles
-    share out evenly over 2, 4 or 8 threads."""
-    cdef Py_ssize_t t = n // MIN_TILE_ROWS, tiles = 1
+
+cdef inline Py_ssize_t min_rows(double k_times_n) noexcept nogil:
+    """Fewest rows of a tile whose products have inner size x output width up to
+    k_times_n: short tiles when BLAS multiplies them unpacked, else MIN_TILE_ROWS."""
+    return SMALL_TILE_ROWS if MIN_TILE_ROWS * k_times_n <= SMALL_PRODUCT else MIN_TILE_ROWS
+
+
+cdef inline Py_ssize_t n_tiles(Py_ssize_t n, double item_flops, Py_ssize_t fewest,
+                               Py_ssize_t most=MAX_TILES) noexcept nogil:
+    """How many tiles of at least `fewest` items to split n items of `item_flops`
+    each into, `most` at most: a function of the shapes alone, never of the thread
+    count. A power of two, so that tiles share out evenly over 2, 4 or 8 threads."""
+    cdef Py_ssize_t t = n // fewest, tiles = 1
     cdef double by_work = n * item_flops / TILE_FLOPS
     if by_work < t:
         t = <Py_ssize_t> by_work
-    while tiles * 2 <= t and tiles * 2 <= MAX_TILES:
+    while tiles * 2 <= t and tiles * 2 <= most:
         tiles *= 2
     return tiles
 
@@ -163,6 +177,16 @@ cdef void forward_tile(
                      deltas + net.act_off[L] - net.act_off[1], row_loss)
 
 
+cdef Py_ssize_t forward_tiles(const Net* net, Py_ssize_t rows) noexcept nogil:
+    """Row tiles of the forward pass: a tile goes through every layer."""
+    cdef double row_flops = 0, widest = 0
+    cdef Py_ssize_t l
+    for l in range(net.n_layers):
+        row_flops += 2.0 * net.units[l] * net.units[l + 1]
+        widest = max(widest, <double> net.units[l] * net.units[l + 1])
+    return n_tiles(rows, row_flops, min_rows(widest))
+
+
 cdef void forward(
     const Net* net,
     const floating* params,
@@ -176,11 +200,7 @@ cdef void forward(
     """Forward pass of `rows` rows (<= capacity), in parallel row tiles.
 
     With y, also each row's weighted loss and the output delta."""
-    cdef double row_flops = 0
-    cdef Py_ssize_t l, t, tiles
-    for l in range(net.n_layers):
-        row_flops += 2.0 * net.units[l] * net.units[l + 1]
-    tiles = n_tiles(rows, row_flops)
+    cdef Py_ssize_t t, tiles = forward_tiles(net, rows)
     if tiles == 1:
         forward_tile(net, params, X, y, sw, idx, 0, rows, acts, deltas, row_loss)
         return
@@ -196,49 +216,55 @@ cdef void forward(
 # ---------------------------------------------------------------------------
 
 cdef void weight_grad_tile(
-    const Net* net, Py_ssize_t l, Py_ssize_t f0, Py_ssize_t f1, Py_ssize_t rows,
+    const Net* net, Py_ssize_t l, Py_ssize_t f0, Py_ssize_t f1, Py_ssize_t c0,
+    Py_ssize_t c1, Py_ssize_t rows,
     const floating* params, const floating* a, const floating* delta,
     double sw_sum,
-    floating* grads,           # OUT rows f0..f1 of dW[l]
+    floating* grads,           # OUT the block [f0:f1, c0:c1] of dW[l]
 ) noexcept nogil:
-    """dW[l][f0:f1] = (A[l][:, f0:f1].T @ delta + alpha W[l][f0:f1]) / sw_sum,
-    with a = A[l] of shape (rows, units[l])."""
-    cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1], i
-    cdef floating* gw = grads + net.coef_off[l] + f0 * n_out
-    cdef const floating* w = params + net.coef_off[l] + f0 * n_out
+    """dW[l][f0:f1, c0:c1] = (A[l][:, f0:f1].T @ delta[:, c0:c1]
+                              + alpha W[l][f0:f1, c0:c1]) / sw_sum,
+    with a = A[l] of shape (rows, units[l]): the derivative of the affine layer
+    z = a @ W + b with respect to W, summed over the batch, plus the L2 term's."""
+    cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1], f, c
+    cdef floating* gw = grads + net.coef_off[l]
+    cdef const floating* w = params + net.coef_off[l]
     cdef floating alpha = <floating> net.alpha, s = <floating> sw_sum
-    gemm(True, False, <int> (f1 - f0), <int> n_out, <int> rows,
-         1, a + f0, <int> n_in, delta, <int> n_out,
-         0, gw, <int> n_out)
-    for i in range((f1 - f0) * n_out):
-        gw[i] = (gw[i] + alpha * w[i]) / s
+    gemm(True, False, <int> (f1 - f0), <int> (c1 - c0), <int> rows,
+         1, a + f0, <int> n_in, delta + c0, <int> n_out,
+         0, gw + f0 * n_out + c0, <int> n_out)
+    for f in range(f0, f1):
+        for c in range(c0, c1):
+            gw[f * n_out + c] = (gw[f * n_out + c] + alpha * w[f * n_out + c]) / s
 
 
 cdef void sparse_weight_grad_tile(
     const Net* net, const Input* X, const Py_ssize_t* idx,
-    Py_ssize_t f0, Py_ssize_t f1, Py_ssize_t rows,
+    Py_ssize_t f0, Py_ssize_t f1, Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t rows,
     const floating* params, const floating* delta, double sw_sum,
-    floating* grads,           # OUT rows f0..f1 of dW[0]
+    floating* grads,           # OUT the block [f0:f1, c0:c1] of dW[0]
 ) noexcept nogil:
-    """dW[0][f0:f1] for CSR X: X[idx].T @ delta over the features f0..f1, summed
-    batch row after batch row as SciPy's csc_matvecs sums, then the L2 term."""
+    """dW[0][f0:f1, c0:c1] for CSR X: X[idx].T @ delta, summed batch row after
+    batch row as SciPy's csc_matvecs sums, then the L2 term."""
     cdef const floating* data = <const floating*> X.data
-    cdef Py_ssize_t n_out = net.units[1], r, i, p, c, k
+    cdef Py_ssize_t n_out = net.units[1], r, i, p, f, k
     cdef floating* gw = grads + net.coef_off[0]
     cdef const floating* w = params + net.coef_off[0]
     cdef floating alpha = <floating> net.alpha, s = <floating> sw_sum, v
-    for k in range(f0 * n_out, f1 * n_out):
-        gw[k] = 0
+    for f in range(f0, f1):
+        for k in range(c0, c1):
+            gw[f * n_out + k] = 0
     for r in range(rows):
         i = idx[r] if idx != NULL else r
         for p in range(X.indptr[i], X.indptr[i + 1]):
-            c = X.indices[p]
-            if f0 <= c < f1:
+            f = X.indices[p]
+            if f0 <= f < f1:
                 v = data[p]
-                for k in range(n_out):
-                    gw[c * n_out + k] += v * delta[r * n_out + k]
-    for k in range(f0 * n_out, f1 * n_out):
-        gw[k] = (gw[k] + alpha * w[k]) / s
+                for k in range(c0, c1):
+                    gw[f * n_out + k] += v * delta[r * n_out + k]
+    for f in range(f0, f1):
+        for k in range(c0, c1):
+            gw[f * n_out + k] = (gw[f * n_out + k] + alpha * w[f * n_out + k]) / s
 
 
 cdef void bias_grad(
@@ -273,29 +299,52 @@ cdef void delta_tile(
                         (r1 - r0) * n_in, net.hidden)
 
 
+cdef struct Tiling:
+    # How the backward pass of one layer is split into independent tasks
+    Py_ssize_t f_tiles, c_tiles   # weight gradient: f_tiles x c_tiles blocks of dW
+    Py_ssize_t r_tiles            # the previous layer's delta: tiles of batch rows
+    Py_ssize_t tasks              # all of them, and one more for the intercepts
+
+
+cdef Tiling backward_tiling(const Net* net, Py_ssize_t l, Py_ssize_t rows) noexcept nogil:
+    """Layer l's tiles. The weight gradient is split by rows of W (its input
+    features); a layer with too few of them is split by W's columns instead."""
+    cdef Tiling t
+    cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1]
+    t.f_tiles = n_tiles(n_in, 2.0 * rows * n_out, min_rows(<double> rows * n_out))
+    t.c_tiles = 1
+    if t.f_tiles == 1:
+        t.c_tiles = n_tiles(n_out, 2.0 * rows * n_in, MIN_TILE_COLS)
+    t.r_tiles = n_tiles(rows, 2.0 * n_in * n_out, min_rows(<double> n_in * n_out)) if l > 0 else 0
+    t.tasks = t.f_tiles * t.c_tiles + t.r_tiles + 1
+    return t
+
+
 cdef void backward_task(
-    const Net* net, Py_ssize_t l, Py_ssize_t task, Py_ssize_t f_tiles, Py_ssize_t r_tiles,
+    const Net* net, Py_ssize_t l, Py_ssize_t task, const Tiling* t,
     const floating* params, const Input* X, const Py_ssize_t* idx,
     const floating* acts, floating* deltas, Py_ssize_t rows, double sw_sum,
     floating* grads,
 ) noexcept nogil:
-    """Task `task` of layer l: a weight-gradient tile, a delta tile, or the intercepts."""
-    cdef Py_ssize_t n_in = net.units[l]
+    """Task `task` of layer l: a weight-gradient block, a delta tile, or the intercepts."""
+    cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1]
+    cdef Py_ssize_t w_tiles = t.f_tiles * t.c_tiles, f, c, f0, f1, c0, c1
     cdef floating* delta = deltas + net.act_off[l + 1] - net.act_off[1]
-    if task < f_tiles:
+    if task < w_tiles:
+        f, c = task // t.c_tiles, task % t.c_tiles
+        f0, f1 = tile_start(n_in, t.f_tiles, f), tile_start(n_in, t.f_tiles, f + 1)
+        c0, c1 = tile_start(n_out, t.c_tiles, c), tile_start(n_out, t.c_tiles, c + 1)
         if l == 0 and X.indices != NULL:
-            sparse_weight_grad_tile(net, X, idx, tile_start(n_in, f_tiles, task),
-                                    tile_start(n_in, f_tiles, task + 1), rows,
+            sparse_weight_grad_tile(net, X, idx, f0, f1, c0, c1, rows,
                                     params, delta, sw_sum, grads)
         else:
-            weight_grad_tile(net, l, tile_start(n_in, f_tiles, task),
-                             tile_start(n_in, f_tiles, task + 1), rows, params,
+            weight_grad_tile(net, l, f0, f1, c0, c1, rows, params,
                              input_layer(net, X, idx, acts) if l == 0
                              else acts + net.act_off[l], delta, sw_sum, grads)
-    elif task < f_tiles + r_tiles:
-        task -= f_tiles
-        delta_tile(net, l, tile_start(rows, r_tiles, task),
-                   tile_start(rows, r_tiles, task + 1), params, acts, delta,
+    elif task < w_tiles + t.r_tiles:
+        task -= w_tiles
+        delta_tile(net, l, tile_start(rows, t.r_tiles, task),
+                   tile_start(rows, t.r_tiles, task + 1), params, acts, delta,
                    deltas + net.act_off[l] - net.act_off[1])
     else:
         bias_grad(net, l, rows, delta, sw_sum, grads)
@@ -308,20 +357,18 @@ cdef void backward(
 ) noexcept nogil:
     """Backpropagation, last layer first. The tasks of one layer are independent
     and write disjoint outputs, so any schedule gives the same bits."""
-    cdef Py_ssize_t l, task, f_tiles, r_tiles, n_in, n_out
+    cdef Py_ssize_t l, task
+    cdef Tiling t
     for l in range(net.n_layers - 1, -1, -1):
-        n_in, n_out = net.units[l], net.units[l + 1]
-        f_tiles = n_tiles(n_in, 2.0 * rows * n_out)
-        r_tiles = n_tiles(rows, 2.0 * n_in * n_out) if l > 0 else 0
-        if 2.0 * rows * n_in * n_out * (2 if l > 0 else 1) < 2 * TILE_FLOPS:
-            for task in range(f_tiles + r_tiles + 1):
-                backward_task(net, l, task, f_tiles, r_tiles, params, X, idx, acts,
-                              deltas, rows, sw_sum, grads)
+        t = backward_tiling(net, l, rows)
+        if 2.0 * rows * net.units[l] * net.units[l + 1] * (2 if l > 0 else 1) < 2 * TILE_FLOPS:
+            for task in range(t.tasks):
+                backward_task(net, l, task, &t, params, X, idx, acts, deltas, rows,
+                              sw_sum, grads)
             continue
-        for task in prange(f_tiles + r_tiles + 1, schedule="dynamic",
-                           num_threads=net.n_threads):
-            backward_task(net, l, task, f_tiles, r_tiles, params, X, idx, acts,
-                          deltas, rows, sw_sum, grads)
+        for task in prange(t.tasks, schedule="dynamic", num_threads=net.n_threads):
+            backward_task(net, l, task, &t, params, X, idx, acts, deltas, rows,
+                          sw_sum, grads)
 
 
 cdef double batch_loss_grad(
@@ -370,6 +417,22 @@ cdef inline Input row_block(const Input* X, Py_ssize_t start, Py_ssize_t rows,
     else:
         block.data = <const char*> X.data + start * X.s0 * itemsize
     return block
+
+
+def tiling(Layout layout, Py_ssize_t rows):
+    """How a batch of `rows` rows is split: the forward pass's row tiles, and each
+    layer's backward tiles as (feature tiles, column tiles, row tiles) of its
+    weight gradient and delta. A function of the shapes alone (for the tests)."""
+    cdef Net net = layout.net
+    cdef Py_ssize_t l
+    cdef Tiling t
+    if not 1 <= rows <= net.capacity:
+        raise ValueError(f"rows {rows} outside [1, {net.capacity}]")
+    backward = []
+    for l in range(net.n_layers):
+        t = backward_tiling(&net, l, rows)
+        backward.append((t.f_tiles, t.c_tiles, t.r_tiles))
+    return {"forward": forward_tiles(&net, rows), "backward": backward}
 
 
 def loss_grad(Workspace ws, const floating[::1] params, floating[::1] grads, X,
