@@ -333,7 +333,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             y = column_or_1d(y, warn=True)
 
         # classes_ is (re)defined on a fresh fit; a warm or incremental fit checks it
-        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+        fresh = (not hasattr(self, "classes_")) or (not self.warm_start and not incremental)
+        if fresh:
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
@@ -353,6 +354,12 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 )
 
         # bool, so that float32 data is not upcast
+        if fresh and y.ndim == 1 and self._label_binarizer.y_type_ in ("binary", "multiclass") \
+                and len(self.classes_) >= 2:
+            # what transform gives for labels its classes_ came from, without its
+            # checks (milliseconds per fit, which the fit just made)
+            classes = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
+            return X, y[:, None] == classes[None, :]
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
 

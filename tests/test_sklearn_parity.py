@@ -396,3 +396,25 @@ def test_warm_start_after_early_stopping():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model.fit(X_ALL, Y_ALL["multiclass"])
         assert_same_fit(ref, est, 1e-6)
+
+
+@pytest.mark.parametrize("labels", [
+    np.array([0, 1]), np.array([3, -1, 7]), np.array(["b", "a", "c", "d"]),
+    np.array([True, False]), np.array([1.0, 2.0, 4.0]), np.array(["x", "y"], dtype=object),
+], ids=["int-binary", "int-multiclass", "str-multiclass", "bool", "float", "object"])
+def test_label_kinds_train_as_in_sklearn(labels):
+    """Targets are one-hot encoded as scikit-learn's LabelBinarizer encodes them,
+    whatever the labels' dtype, and predictions come back as the same labels."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(90, 4)
+    y = labels[rng.randint(0, len(labels), 90)]
+    y[:len(labels)] = labels
+    params = dict(hidden_layer_sizes=(5,), max_iter=3, random_state=0, batch_size=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = fastmlp.MLPClassifier(**params).fit(X, y)
+        ref = sk.MLPClassifier(**params).fit(X, y)
+    np.testing.assert_array_equal(ours.classes_, ref.classes_)
+    np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-6)
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+    assert ours.predict(X).dtype == ref.predict(X).dtype

@@ -31,25 +31,34 @@ cdef class Layout:
     @cython.wraparound(True)
     def __init__(self, units, int hidden, int output, int loss, double alpha,
                  Py_ssize_t capacity, bint input_block=True):
-        u = np.asarray(units, dtype=np.intp)
-        if u.ndim != 1 or u.shape[0] < 2 or (u < 1).any() or capacity < 1:
+        # plain Python integers: this runs once per fit and per prediction, on a
+        # handful of numbers, where NumPy's per-call cost would dominate
+        u = [int(k) for k in units]
+        if len(u) < 2 or min(u) < 1 or capacity < 1:
             raise ValueError(f"invalid layout: units={units}, capacity={capacity}")
-        n_layers = u.shape[0] - 1
-        coef_sizes = u[:-1] * u[1:]
-        coef_off = np.concatenate([[0], np.cumsum(coef_sizes)[:-1]]).astype(np.intp)
-        n_coefs = int(coef_sizes.sum())
-        bias_off = (n_coefs + np.concatenate([[0], np.cumsum(u[1:])[:-1]])).astype(np.intp)
-        widths = u.copy()
-        widths[0] = u[0] if input_block else 0
-        act_off = (capacity * np.concatenate([[0], np.cumsum(widths)[:-1]])).astype(np.intp)
+        n_layers = len(u) - 1
+        coef_off, bias_off, act_off = [], [], []
+        n_coefs = n_biases = rows = 0
+        for i in range(n_layers):
+            coef_off.append(n_coefs)
+            n_coefs += u[i] * u[i + 1]
+        for i in range(n_layers):
+            bias_off.append(n_coefs + n_biases)
+            n_biases += u[i + 1]
+        widths = [u[0] if input_block else 0] + u[1:]
+        for w in widths:
+            act_off.append(capacity * rows)
+            rows += w
         # BLAS takes int sizes: every matrix dimension and leading dimension must fit.
-        if max(int(u.max()), int(capacity)) >= 2**31:
+        if max(max(u), capacity) >= 2**31:
             raise ValueError("a layer or batch is too large for BLAS's 32-bit sizes")
+        u, coef_off, bias_off, act_off = [np.array(a, dtype=np.intp)
+                                          for a in (u, coef_off, bias_off, act_off)]
 
         self._units, self._coef_off, self._bias_off, self._act_off = u, coef_off, bias_off, act_off
-        self.n_params = n_coefs + int(u[1:].sum())
-        self.act_size = capacity * int(widths.sum())
-        self.delta_size = capacity * int(u[1:].sum())
+        self.n_params = n_coefs + n_biases
+        self.act_size = capacity * rows
+        self.delta_size = capacity * n_biases
         self.net.n_layers = n_layers
         self.net.units = &self._units[0]
         self.net.coef_off = &self._coef_off[0]
