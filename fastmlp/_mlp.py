@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._core._layout import Layout, Workspace
-from ._core._network import predict
+from ._core._network import predict, predict_rows
 from ._functions import (
     HIDDEN_ACTIVATIONS,
     LOSS_OF_OUTPUT,
@@ -35,6 +35,7 @@ _PREDICT_CHUNK = 4096    # rows a prediction pushes through the network at once
 _SMALL_PREDICT = 64      # predictions up to this many rows run on the calling thread
 # the compiled predict for each item size, chosen once instead of at every call
 _PREDICT = {4: predict["float"], 8: predict["double"]}
+_PREDICT_ROWS = {4: predict_rows["float"], 8: predict_rows["double"]}
 
 
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
@@ -268,6 +269,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _forward_pass_fast(self, X, check_input=True):
         """Output of the network for X, of shape (n_samples, n_outputs)."""
+        small = self.__dict__.get("_small_predict_layout")
+        if (small is not None and type(X) is np.ndarray and X.ndim == 2
+                and 0 < X.shape[0] <= _SMALL_PREDICT and X.shape[1] == self.n_features_in_
+                and X.flags.c_contiguous and not hasattr(self, "feature_names_in_")):
+            # the short path of a few rows: what validate_data would pass through
+            # unchanged, in the weights' dtype; the kernel checks it is finite
+            params = self._packed_params()
+            if X.dtype == params.dtype and params.shape[0] == small.n_params:
+                out = np.empty((X.shape[0], self.n_outputs_), dtype=X.dtype)
+                if _PREDICT_ROWS[X.dtype.itemsize](small, params, X, out):
+                    return out
         if check_input:
             X = self._validate_for_predict(X)
         params = self._packed_params()

@@ -138,13 +138,18 @@ def test_regressor_not_fitted():
 
 
 @pytest.mark.parametrize("kind", ["clf", "reg"])
-@pytest.mark.parametrize("bad", ["n_features", "nan", "inf", "1d"])
+@pytest.mark.parametrize("bad", ["n_features", "nan", "inf", "1d", "nan in one row",
+                                 "-inf in a few rows"])
 def test_bad_X_at_predict(kind, bad):
     X, y = data(kind)
     fast, sk = estimators(kind, hidden_layer_sizes=(3,), max_iter=2, random_state=0)
     fit_both(fast, sk, X, y)
+    one_row, few_rows = X[:1].copy(), X[:5].copy()   # the short path of a few rows
+    one_row[0, 2] = np.nan
+    few_rows[4, 5] = -np.inf
     X_bad = {"n_features": X[:, :4], "nan": np.where(X > 1, np.nan, X),
-             "inf": np.where(X > 1, np.inf, X), "1d": X[0]}[bad]
+             "inf": np.where(X > 1, np.inf, X), "1d": X[0], "nan in one row": one_row,
+             "-inf in a few rows": few_rows}[bad]
     methods = ["predict", "predict_proba"] if kind == "clf" else ["predict"]
     for method in methods:
         error = assert_same_error(lambda: getattr(fast, method)(X_bad),

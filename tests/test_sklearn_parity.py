@@ -418,3 +418,24 @@ def test_label_kinds_train_as_in_sklearn(labels):
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-6)
     np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
     assert ours.predict(X).dtype == ref.predict(X).dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+def test_predictions_of_a_few_rows(dtype):
+    """One row up to 64 rows take a short path (own buffers, calling thread); 65 rows
+    and a float64 row for float32 weights take the general one. All agree with
+    scikit-learn."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 12).astype(dtype)
+    y = rng.randint(0, 4, 300)
+    params = dict(hidden_layer_sizes=(20, 9), max_iter=4, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = fastmlp.MLPClassifier(**params).fit(X, y)
+        ref = sk.MLPClassifier(**params).fit(X, y)
+    rtol = RTOL[dtype]
+    for rows in [X[:1], X[3:8], X[:64], X[:65], X[:1].astype(np.float64)]:
+        proba = ours.predict_proba(rows)
+        assert proba.dtype == ref.predict_proba(rows).dtype
+        np.testing.assert_allclose(proba, ref.predict_proba(rows), rtol=rtol, atol=rtol)
+        np.testing.assert_array_equal(ours.predict(rows), ref.predict(rows))

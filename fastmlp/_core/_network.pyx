@@ -11,6 +11,8 @@ in a sequential loop.
 """
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.math cimport isfinite
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 import numpy as np
@@ -508,3 +510,58 @@ def predict(Workspace ws, const floating[::1] params, X, floating[:, ::1] out,
                     no_deltas, NULL)
             memcpy(&out[start, 0], &acts[net.act_off[L]], rows * n_out * sizeof(floating))
     return np.asarray(out)
+
+
+def predict_rows(Layout layout, const floating[::1] params, const floating[:, ::1] X,
+                 floating[:, ::1] out):
+    """Output of the network for a few C-ordered rows, on the calling thread, with
+    work buffers of its own: the short path of a one-row prediction.
+
+    Parameters
+    ----------
+    layout : Layout without an input block, whose capacity is at least n_rows
+    params : ndarray of shape (n_params,)
+    X : ndarray of shape (n_rows, n_features), C-ordered
+    out : ndarray of shape (n_rows, n_outputs), OUT
+
+    Returns
+    -------
+    finite : bool
+        False, with nothing computed, when X holds NaN or infinity.
+    """
+    cdef Net net = layout.net
+    cdef Py_ssize_t L = net.n_layers, n = X.shape[0], i
+    if params.shape[0] != layout.n_params:
+        raise ValueError(f"expected {layout.n_params} parameters, got {params.shape[0]}")
+    if not 1 <= n <= net.capacity or X.shape[1] != net.units[0]:
+        raise ValueError(f"X has shape ({n}, {X.shape[1]}), the layout takes up to "
+                         f"{net.capacity} rows of {net.units[0]}")
+    if out.shape[0] != n or out.shape[1] != net.units[L]:
+        raise ValueError("out has the wrong shape")
+    if net.input_block:
+        raise ValueError("the layout must read X in place")
+    cdef Input x
+    x.data = <const void*> &X[0, 0]
+    x.s0, x.s1 = X.shape[1], 1
+    x.indices = x.indptr = NULL
+    x.n_rows, x.n_cols = n, X.shape[1]
+    cdef const floating* xp = &X[0, 0]
+    cdef floating* acts = NULL
+    cdef const floating* no_y = NULL
+    cdef floating* no_deltas = NULL
+    cdef bint finite = True
+    net.n_threads = 1
+    with nogil:
+        for i in range(n * x.n_cols):
+            if not isfinite(xp[i]):
+                finite = False
+                break
+        if finite:
+            acts = <floating*> malloc(layout.act_size * sizeof(floating))
+            if acts != NULL:
+                forward(&net, &params[0], &x, no_y, no_y, NULL, n, acts, no_deltas, NULL)
+                memcpy(&out[0, 0], acts + net.act_off[L], n * net.units[L] * sizeof(floating))
+                free(acts)
+    if finite and acts == NULL:
+        raise MemoryError()
+    return finite
