@@ -99,9 +99,15 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         """The flat buffer behind coefs_ and intercepts_, or a packed copy of them."""
         arrays = self.coefs_ + self.intercepts_
         base = arrays[0].base    # after unpickling it may be bytes or an mmap
-        if not (isinstance(base, np.ndarray) and base.ndim == 1
-                and all(a.base is base for a in arrays)
-                and base.size == sum(a.size for a in arrays)):
+        size = -1
+        if type(base) is np.ndarray and base.ndim == 1:   # a plain loop: every call
+            size = 0                                       # of predict comes here
+            for a in arrays:
+                if a.base is not base:
+                    size = -1
+                    break
+                size += a.size
+        if size < 0 or size != base.size:
             base = np.concatenate([a.ravel() for a in arrays])
         return base if dtype is None else base.astype(dtype, copy=False)
 
@@ -272,7 +278,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         small = self.__dict__.get("_small_predict_layout")
         if (small is not None and type(X) is np.ndarray and X.ndim == 2
                 and 0 < X.shape[0] <= _SMALL_PREDICT and X.shape[1] == self.n_features_in_
-                and X.flags.c_contiguous and not hasattr(self, "feature_names_in_")):
+                and X.flags.c_contiguous and "feature_names_in_" not in self.__dict__):
             # the short path of a few rows: what validate_data would pass through
             # unchanged, in the weights' dtype; the kernel checks it is finite
             params = self._packed_params()
