@@ -254,12 +254,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _validate_for_predict(self, X):
         """validate_data(self, X, reset=False), with a short cut for what it would pass
-        through unchanged: a finite float ndarray of the fitted width, when no feature
-        names were seen. Anything else goes through validate_data, errors and all."""
+        through unchanged if finite: a float ndarray of the fitted width, when no
+        feature names were seen. The prediction kernels check that it is finite as
+        they read it; where it is not, _forward_pass_fast calls validate_data, which
+        raises scikit-learn's error. Anything else goes through validate_data."""
         if (type(X) is np.ndarray and X.ndim == 2 and X.dtype.kind == "f"
                 and X.dtype.itemsize in (4, 8) and X.shape[0] > 0
                 and X.shape[1] == self.n_features_in_
-                and not hasattr(self, "feature_names_in_") and np.isfinite(X).all()):
+                and "feature_names_in_" not in self.__dict__):
             return X
         return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
 
@@ -286,6 +288,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 out = np.empty((X.shape[0], self.n_outputs_), dtype=X.dtype)
                 if _PREDICT_ROWS[X.dtype.itemsize](small, params, X, out):
                     return out
+        X_given = X
         if check_input:
             X = self._validate_for_predict(X)
         params = self._packed_params()
@@ -300,9 +303,15 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         out = np.empty((X.shape[0], self.n_outputs_), dtype=dtype)
         kernel = _PREDICT[out.dtype.itemsize]
         if X.shape[0] <= _SMALL_PREDICT:   # one row tile: BLAS may keep its own threads
-            return kernel(ws, params, X, out, 1)
-        with blas_single_threaded():
-            return kernel(ws, params, X, out, n_threads())
+            finite = kernel(ws, params, X, out, 1)
+        else:
+            with blas_single_threaded():
+                finite = kernel(ws, params, X, out, n_threads())
+        if not finite:
+            # NaN or infinity: scikit-learn's check raises its own error about it
+            validate_data(self, X_given, accept_sparse=["csr", "csc"], reset=False)
+            raise ValueError("Input X contains NaN or infinity.")   # not reached
+        return out
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         """Private score method without input validation."""

@@ -27,4 +27,5 @@ cdef void forward(
     floating* acts,                  # OUT activations of every layer
     floating* deltas,                # OUT output delta (when y is not NULL)
     double* row_loss,                # OUT weighted loss per row (when y is not NULL)
+    char* nonfinite,                 # OUT (MAX_TILES,) per row tile: input not finite; or NULL
 ) noexcept nogil

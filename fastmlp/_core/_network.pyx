@@ -11,9 +11,8 @@ in a sequential loop.
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport isfinite
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
@@ -154,8 +153,12 @@ cdef void forward_tile(
     const floating* y, const floating* sw, const Py_ssize_t* idx,
     Py_ssize_t r0, Py_ssize_t r1,
     floating* acts, floating* deltas, double* row_loss,
+    char* nonfinite,
 ) noexcept nogil:
-    """Rows r0..r1 through every layer: A[l+1] = f(A[l] @ W[l] + b[l])."""
+    """Rows r0..r1 through every layer: A[l+1] = f(A[l] @ W[l] + b[l]).
+
+    With nonfinite (dense X), first sets it to whether the rows hold NaN or
+    infinity: read just before the product reads them, they come from cache."""
     cdef const Py_ssize_t* u = net.units
     cdef Py_ssize_t L = net.n_layers, l
     cdef Py_ssize_t rows = r1 - r0
@@ -169,6 +172,8 @@ cdef void forward_tile(
             if l == 0 and not reads_in_place(X, idx):
                 gather_rows(X, idx, r0, r1, acts + net.act_off[0])
             a_in = input_layer(net, X, idx, acts) if l == 0 else acts + net.act_off[l]
+            if l == 0 and nonfinite != NULL:
+                nonfinite[0] = not all_finite(a_in + r0 * u[0], rows * u[0])
             gemm(False, False, <int> rows, <int> u[l + 1], <int> u[l],
                  1, a_in + r0 * u[l], <int> u[l],
                  params + net.coef_off[l], <int> u[l + 1], 0, a_out, <int> u[l + 1])
@@ -198,18 +203,42 @@ cdef void forward(
     floating* acts,
     floating* deltas,
     double* row_loss,
+    char* nonfinite,
 ) noexcept nogil:
     """Forward pass of `rows` rows (<= capacity), in parallel row tiles.
 
-    With y, also each row's weighted loss and the output delta."""
+    With y, also each row's weighted loss and the output delta. With nonfinite
+    (MAX_TILES entries), also whether each tile's input rows hold NaN or infinity."""
     cdef Py_ssize_t t, tiles = forward_tiles(net, rows)
     if tiles == 1:
-        forward_tile(net, params, X, y, sw, idx, 0, rows, acts, deltas, row_loss)
+        forward_tile(net, params, X, y, sw, idx, 0, rows, acts, deltas, row_loss,
+                     nonfinite)
         return
     for t in prange(tiles, schedule="static", num_threads=net.n_threads):
         forward_tile(net, params, X, y, sw, idx,
                      tile_start(rows, tiles, t), tile_start(rows, tiles, t + 1),
-                     acts, deltas, row_loss)
+                     acts, deltas, row_loss, nonfinite + t if nonfinite != NULL else NULL)
+
+
+cdef extern from "fastmlp_finite.h":
+    bint all_finite_double "fastmlp_all_finite_double" (const double* x, Py_ssize_t n) noexcept nogil
+    bint all_finite_float "fastmlp_all_finite_float" (const float* x, Py_ssize_t n) noexcept nogil
+
+
+cdef inline bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
+    """Whether x[0..n) holds neither NaN nor infinity."""
+    if floating is float:
+        return all_finite_float(x, n)
+    else:
+        return all_finite_double(x, n)
+
+
+cdef bint any_set(const char* flags, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if flags[i]:
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------
@@ -392,7 +421,7 @@ cdef double batch_loss_grad(
     is the batch's size or the sum of its sample weights, as scikit-learn."""
     cdef double sw_sum = 0.0, loss = 0.0, l2 = 0.0
     cdef Py_ssize_t r, i
-    forward(net, params, X, y, sw, idx, rows, acts, deltas, row_loss)
+    forward(net, params, X, y, sw, idx, rows, acts, deltas, row_loss, NULL)
     for r in range(rows):
         loss += row_loss[r]
         if sw != NULL:
@@ -486,6 +515,12 @@ def predict(Workspace ws, const floating[::1] params, X, floating[:, ::1] out,
     X : ndarray or CSR matrix of shape (n_samples, n_features), or an InputMatrix
     out : ndarray of shape (n_samples, n_outputs), OUT
     n_threads : int
+
+    Returns
+    -------
+    finite : bool
+        False when dense X holds NaN or infinity (out is then incomplete). The
+        rows are checked as they are read, instead of in a pass of their own.
     """
     cdef InputMatrix x = as_input(X)
     cdef Net net = ws.layout.net
@@ -500,6 +535,10 @@ def predict(Workspace ws, const floating[::1] params, X, floating[:, ::1] out,
     cdef Input block
     cdef const floating* no_y = NULL
     cdef floating* no_deltas = NULL
+    cdef char nonfinite[MAX_TILES]
+    cdef char* check = nonfinite if x.input.indices == NULL else NULL
+    cdef bint finite = True
+    memset(nonfinite, 0, MAX_TILES)
     net.n_threads = n_threads
     with nogil:
         for c in range((n + net.capacity - 1) // net.capacity):
@@ -507,9 +546,12 @@ def predict(Workspace ws, const floating[::1] params, X, floating[:, ::1] out,
             rows = min(net.capacity, n - start)
             block = row_block(&x.input, start, rows, itemsize)
             forward(&net, &params[0], &block, no_y, no_y, NULL, rows, &acts[0],
-                    no_deltas, NULL)
+                    no_deltas, NULL, check)
+            if check != NULL and any_set(check, MAX_TILES):
+                finite = False
+                break
             memcpy(&out[start, 0], &acts[net.act_off[L]], rows * n_out * sizeof(floating))
-    return np.asarray(out)
+    return finite
 
 
 def predict_rows(Layout layout, const floating[::1] params, const floating[:, ::1] X,
@@ -527,10 +569,10 @@ def predict_rows(Layout layout, const floating[::1] params, const floating[:, ::
     Returns
     -------
     finite : bool
-        False, with nothing computed, when X holds NaN or infinity.
+        False when X holds NaN or infinity (out is then not written).
     """
     cdef Net net = layout.net
-    cdef Py_ssize_t L = net.n_layers, n = X.shape[0], i
+    cdef Py_ssize_t L = net.n_layers, n = X.shape[0]
     if params.shape[0] != layout.n_params:
         raise ValueError(f"expected {layout.n_params} parameters, got {params.shape[0]}")
     if not 1 <= n <= net.capacity or X.shape[1] != net.units[0]:
@@ -545,23 +587,19 @@ def predict_rows(Layout layout, const floating[::1] params, const floating[:, ::
     x.s0, x.s1 = X.shape[1], 1
     x.indices = x.indptr = NULL
     x.n_rows, x.n_cols = n, X.shape[1]
-    cdef const floating* xp = &X[0, 0]
-    cdef floating* acts = NULL
+    cdef floating* acts = <floating*> malloc(layout.act_size * sizeof(floating))
     cdef const floating* no_y = NULL
     cdef floating* no_deltas = NULL
-    cdef bint finite = True
+    cdef char nonfinite[MAX_TILES]
+    cdef bint finite
+    if acts == NULL:
+        raise MemoryError()
+    memset(nonfinite, 0, MAX_TILES)
     net.n_threads = 1
     with nogil:
-        for i in range(n * x.n_cols):
-            if not isfinite(xp[i]):
-                finite = False
-                break
+        forward(&net, &params[0], &x, no_y, no_y, NULL, n, acts, no_deltas, NULL, nonfinite)
+        finite = not any_set(nonfinite, MAX_TILES)
         if finite:
-            acts = <floating*> malloc(layout.act_size * sizeof(floating))
-            if acts != NULL:
-                forward(&net, &params[0], &x, no_y, no_y, NULL, n, acts, no_deltas, NULL)
-                memcpy(&out[0, 0], acts + net.act_off[L], n * net.units[L] * sizeof(floating))
-                free(acts)
-    if finite and acts == NULL:
-        raise MemoryError()
+            memcpy(&out[0, 0], acts + net.act_off[L], n * net.units[L] * sizeof(floating))
+        free(acts)
     return finite
