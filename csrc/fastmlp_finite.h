@@ -17,40 +17,24 @@
 /* read the values' bits through types allowed to alias them */
 typedef uint64_t __attribute__((may_alias)) fastmlp_bits64;
 typedef uint32_t __attribute__((may_alias)) fastmlp_bits32;
-
-static inline int fastmlp_all_finite_double(const double* x, ptrdiff_t n) {
-    const fastmlp_bits64* bits = (const fastmlp_bits64*) x;
-    uint64_t acc = 0;
-    for (ptrdiff_t i = 0; i < n; i++)
-        acc |= (bits[i] & UINT64_C(0x7ff0000000000000)) + UINT64_C(0x0010000000000000);
-    return (acc >> 63) == 0;
-}
-
-static inline int fastmlp_all_finite_float(const float* x, ptrdiff_t n) {
-    const fastmlp_bits32* bits = (const fastmlp_bits32*) x;
-    uint32_t acc = 0;
-    for (ptrdiff_t i = 0; i < n; i++)
-        acc |= (bits[i] & UINT32_C(0x7f800000)) + UINT32_C(0x00800000);
-    return (acc >> 31) == 0;
-}
+#define FASTMLP_BITS(U, x, i) (((const fastmlp_bits##U*) (x))[i])
 #else
-static inline int fastmlp_all_finite_double(const double* x, ptrdiff_t n) {
-    uint64_t acc = 0, b;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        memcpy(&b, x + i, sizeof b);
-        acc |= (b & UINT64_C(0x7ff0000000000000)) + UINT64_C(0x0010000000000000);
-    }
-    return (acc >> 63) == 0;
-}
-
-static inline int fastmlp_all_finite_float(const float* x, ptrdiff_t n) {
-    uint32_t acc = 0, b;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        memcpy(&b, x + i, sizeof b);
-        acc |= (b & UINT32_C(0x7f800000)) + UINT32_C(0x00800000);
-    }
-    return (acc >> 31) == 0;
-}
+static inline uint64_t fastmlp_load64(const void* p) { uint64_t b; memcpy(&b, p, 8); return b; }
+static inline uint32_t fastmlp_load32(const void* p) { uint32_t b; memcpy(&b, p, 4); return b; }
+#define FASTMLP_BITS(U, x, i) fastmlp_load##U((x) + (i))
 #endif
+
+#define FASTMLP_ALL_FINITE(name, T, U, EXPONENT, UNIT)                 \
+    static inline int name(const T* x, ptrdiff_t n) {                  \
+        uint##U##_t acc = 0;                                           \
+        for (ptrdiff_t i = 0; i < n; i++)                              \
+            acc |= (FASTMLP_BITS(U, x, i) & (EXPONENT)) + (UNIT);      \
+        return (acc >> ((U) - 1)) == 0;                                \
+    }
+
+FASTMLP_ALL_FINITE(fastmlp_all_finite_double, double, 64,
+                   UINT64_C(0x7ff0000000000000), UINT64_C(0x0010000000000000))
+FASTMLP_ALL_FINITE(fastmlp_all_finite_float, float, 32,
+                   UINT32_C(0x7f800000), UINT32_C(0x00800000))
 
 #endif
