@@ -299,7 +299,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if sp.issparse(X):
             X = X.tocsr()
         params = params.astype(dtype, copy=False)
-        ws = Workspace(self._predict_layout(X, params.shape[0]), dtype)
+        ws = Workspace(self._predict_layout(X, params.shape[0]), dtype, gradients=False)
         out = np.empty((X.shape[0], self.n_outputs_), dtype=dtype)
         kernel = _PREDICT[out.dtype.itemsize]
         if X.shape[0] <= _SMALL_PREDICT:   # one row tile: BLAS may keep its own threads

@@ -63,6 +63,26 @@ def test_threadpool_limits_sets_the_core_thread_count():
             assert max_threads() == k
 
 
+def assert_same_bits_and_sklearns_weights(kind, params, X, y):
+    """Fits on 1, 2, 4 and 8 threads give the same bits, and scikit-learn's weights
+    to rounding: the tiled, parallel computation is also the right one."""
+    fits = [fit_with_threads(kind, params, X, y, k) for k in THREADS]
+    first = fits[0]
+    assert first.coefs_[0].dtype == X.dtype
+    for k, est in zip(THREADS[1:], fits[1:]):
+        for a, b in zip(first.coefs_ + first.intercepts_, est.coefs_ + est.intercepts_):
+            np.testing.assert_array_equal(b, a, err_msg=f"{k} threads")
+        assert est.loss_curve_ == first.loss_curve_
+    ref = getattr(sk, kind)(**params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref.fit(X, y)
+    rtol = 1e-6 if X.dtype == np.float64 else 1e-3
+    for a, r in zip(first.coefs_ + first.intercepts_, ref.coefs_ + ref.intercepts_):
+        np.testing.assert_allclose(a, r, rtol=rtol, atol=rtol * np.max(np.abs(r)))
+    np.testing.assert_allclose(first.loss_curve_, ref.loss_curve_, rtol=rtol)
+
+
 def fit_with_threads(kind, params, X, y, k):
     est = getattr(fastmlp, kind)(**params)
     with threadpool_limits(limits=k, user_api="openmp"):
@@ -82,23 +102,7 @@ def test_fit_bit_identical_across_thread_counts(kind, solver, dtype):
                   learning_rate_init=0.01 if solver == "sgd" else 1e-3)
     Xd = X.astype(dtype)
     y = Y_CLASS if kind == "MLPClassifier" else Y_REG
-    fits = [fit_with_threads(kind, params, Xd, y, k) for k in THREADS]
-    first = fits[0]
-    assert first.coefs_[0].dtype == dtype
-    for k, est in zip(THREADS[1:], fits[1:]):
-        for a, b in zip(first.coefs_ + first.intercepts_, est.coefs_ + est.intercepts_):
-            np.testing.assert_array_equal(b, a, err_msg=f"{k} threads")
-        assert est.loss_curve_ == first.loss_curve_
-
-    # the tiled, parallel computation is also the right one
-    ref = getattr(sk, kind)(**params)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        ref.fit(Xd, y)
-    rtol = 1e-6 if dtype == np.float64 else 1e-3
-    for a, r in zip(fits[-1].coefs_ + fits[-1].intercepts_, ref.coefs_ + ref.intercepts_):
-        np.testing.assert_allclose(a, r, rtol=rtol, atol=rtol * np.max(np.abs(r)))
-    np.testing.assert_allclose(fits[-1].loss_curve_, ref.loss_curve_, rtol=rtol)
+    assert_same_bits_and_sklearns_weights(kind, params, Xd, y)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
@@ -156,3 +160,45 @@ def test_loss_grad_bit_identical_across_thread_counts(hidden, dtype, sparse):
         rtol = 1e-10 if dtype == np.float64 else 1e-4
         assert loss == pytest.approx(results[0][0], rel=rtol)
         np.testing.assert_allclose(results[0][1], grads, rtol=rtol, atol=rtol)
+
+
+# The smallest networks train row-split: each of two row tiles goes forward and
+# backward on one thread and leaves a partial gradient; the two are summed in order.
+SMALL_UNITS, SMALL_BATCH = [20, 64, 1], 200
+
+
+def test_small_network_trains_row_split():
+    layout = Layout(SMALL_UNITS, 3, 1, 2, 1e-4, SMALL_BATCH)
+    split = tiling(layout, SMALL_BATCH)
+    assert split["row_split"] == 2 and split["forward"] == 1
+    assert tiling(layout, 40)["row_split"] == 1     # a short last batch: one tile
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_row_split_fit_bit_identical_across_thread_counts(solver, dtype):
+    params = dict(hidden_layer_sizes=tuple(SMALL_UNITS[1:-1]), activation="relu",
+                  solver=solver, batch_size=SMALL_BATCH, max_iter=3, random_state=0,
+                  alpha=1e-3, learning_rate_init=0.01 if solver == "sgd" else 1e-3)
+    Xs = np.ascontiguousarray(X[:, :SMALL_UNITS[0]], dtype=dtype)
+    assert_same_bits_and_sklearns_weights("MLPClassifier", params, Xs, Y_CLASS == 0)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_row_split_gradient_is_the_whole_batch_gradient(weighted):
+    """The summed partial gradients equal the gradient computed stage by stage."""
+    layout = Layout(SMALL_UNITS, HIDDEN_ACTIVATIONS["tanh"], OUTPUT_ACTIVATIONS["logistic"],
+                    LOSS_OF_OUTPUT["logistic"], 1e-2, SMALL_BATCH)
+    r = np.random.RandomState(3)
+    Xs = np.ascontiguousarray(X[:SMALL_BATCH, :SMALL_UNITS[0]])
+    Y = (Y_CLASS[:SMALL_BATCH, None] == 0).astype(np.float64)
+    sw = r.uniform(0.5, 2, SMALL_BATCH) if weighted else None
+    params = 0.3 * r.randn(layout.n_params)
+    results = []
+    for gradients in (True, False):      # with and without room for partial gradients
+        grads = np.empty(layout.n_params)
+        ws = Workspace(layout, np.float64, gradients=gradients)
+        assert (ws.partial.shape[0] > 0) == gradients
+        results.append((loss_grad(ws, params, grads, Xs, Y, sw, 2), grads))
+    assert results[0][0] == pytest.approx(results[1][0], rel=1e-14)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12, atol=1e-15)

@@ -10,7 +10,7 @@ from cython cimport floating
 import numpy as np
 
 from ._layout cimport InputMatrix, Layout, Net, Workspace, check_targets, check_x
-from ._network cimport batch_loss_grad
+from ._network cimport batch_loss_grad, partial_buffer
 
 from ._layout import as_input
 from ._updates cimport ADAM, SGD, adam_step, adam_step_size, sgd_step
@@ -71,6 +71,8 @@ def run_epoch(Workspace ws, floating[::1] params, floating[::1] grads, optimizer
     cdef floating[::1] acts = ws.acts
     cdef floating[::1] deltas = ws.deltas
     cdef double[::1] row_loss = ws.row_loss
+    cdef floating[::1] partial = ws.partial
+    cdef floating* part = partial_buffer(partial, params.shape[0])
     cdef const floating* sw = NULL if sample_weight is None else &sample_weight[0]
     cdef Py_ssize_t b, start, rows, n_params = params.shape[0]
     cdef double loss, loss_sum = 0.0
@@ -83,7 +85,7 @@ def run_epoch(Workspace ws, floating[::1] params, floating[::1] grads, optimizer
                 rows = min(batch_size, n - start)
                 loss = batch_loss_grad(
                     &net, &params[0], &grads[0], &x.input, &Y[0, 0], sw,
-                    &order[start], rows, &acts[0], &deltas[0], &row_loss[0])
+                    &order[start], rows, &acts[0], &deltas[0], &row_loss[0], part)
                 loss_sum += loss * rows
                 if kind == SGD:
                     sgd_step(&params[0], &grads[0], &state1[0], n_params,

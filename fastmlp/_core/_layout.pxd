@@ -1,6 +1,14 @@
 from cython cimport floating
 
 
+cdef enum:
+    MAX_TILES = 8                  # most tiles one stage of the core is split into
+    ROW_SPLIT_TILES = 2            # most row tiles of a row-split batch, each with
+                                   # a partial gradient (see _network.row_split)
+    ROW_SPLIT_MAX_PARAMS = 1 << 16 # networks up to this size may train row-split
+
+
+
 cdef struct Net:
     # Shapes of a network, read by the nogil kernels. All arrays are owned by a Layout.
     Py_ssize_t n_layers          # weight layers (scikit-learn's n_layers_ - 1)
@@ -48,6 +56,7 @@ cdef class Workspace:
     cdef readonly object acts       # (act_size,) activations, layer 0 is the input batch
     cdef readonly object deltas     # (delta_size,) d loss / dz, layers 1..n_layers
     cdef readonly object row_loss   # (capacity,) float64, weighted loss of each row
+    cdef readonly object partial    # (ROW_SPLIT_TILES * n_params,) per-tile gradients, or (0,)
 
 
 cdef check_x(Layout layout, Py_ssize_t n_params, InputMatrix X, object dtype,

@@ -93,11 +93,14 @@ cdef class Layout:
 cdef class Workspace:
     """The work buffers of one fit or one prediction, in one dtype."""
 
-    def __init__(self, Layout layout, dtype):
+    def __init__(self, Layout layout, dtype, bint gradients=True):
         self.layout = layout
         self.acts = np.empty(layout.act_size, dtype=dtype)
         self.deltas = np.empty(layout.delta_size, dtype=dtype)
         self.row_loss = np.empty(layout.net.capacity, dtype=np.float64)
+        # room for the partial gradients of a row-split batch (small networks)
+        split = gradients and layout.n_params <= ROW_SPLIT_MAX_PARAMS
+        self.partial = np.empty(ROW_SPLIT_TILES * layout.n_params if split else 0, dtype=dtype)
 
 
 cdef class InputMatrix:

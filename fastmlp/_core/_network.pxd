@@ -15,6 +15,7 @@ cdef double batch_loss_grad(
     floating* acts,                  # work
     floating* deltas,                # work
     double* row_loss,                # work
+    floating* partial,               # work: ROW_SPLIT_TILES x n_params, or NULL
 ) noexcept nogil
 
 
@@ -29,3 +30,6 @@ cdef void forward(
     double* row_loss,                # OUT weighted loss per row (when y is not NULL)
     char* nonfinite,                 # OUT (MAX_TILES,) per row tile: input not finite; or NULL
 ) noexcept nogil
+
+
+cdef floating* partial_buffer(floating[::1] partial, Py_ssize_t n_params) except? NULL
