@@ -36,6 +36,27 @@ def ratios(times, reference="fastmlp"):
             for name, t in times.items() if name != reference}
 
 
+def paired_ratios(samples, reference="fastmlp"):
+    """{"<other>/fastmlp": median over the repeats of time_other / time_fastmlp}.
+
+    The machine's speed drifts between phases ~1.6x apart (bench/README.md), and
+    one repeat runs the systems back to back, so the ratio within a repeat is
+    steadier than the ratio of two medians. Where a system missed a repeat, the
+    ratio of the medians stands in."""
+    ref = samples.get(reference) or []
+    out = {}
+    for name, values in samples.items():
+        if name == reference:
+            continue
+        if values and len(values) == len(ref):
+            out[f"{name}/{reference}"] = float(np.median(np.divide(values, ref)))
+        else:
+            out.update(ratios({name: float(np.median(values)) if values else None,
+                               reference: float(np.median(ref)) if ref else None},
+                              reference))
+    return out
+
+
 def cpu_snapshot():
     """Jiffies from /proc/stat (busy, steal, total) plus this process tree's CPU."""
     try:
@@ -148,7 +169,7 @@ def bench_training(systems, workload, dtype, epochs, repeats, pause):
             print(f"[bench]   WARNING {name} ran {n_iter[name]} epochs, not {epochs}")
     for name, message in errors.items():
         entry["systems"].setdefault(name, {})["error"] = message
-    entry["ratios"] = ratios(medians)
+    entry["ratios"] = paired_ratios(samples)
     return entry
 
 
@@ -214,7 +235,7 @@ def bench_throughput(systems, dtype, n_rows, repeats, pause):
                      "seconds_samples": samples[name]}
               for name, t in medians.items()}
     return {"workload": workload.describe(), "dtype": np.dtype(dtype).name,
-            "n_rows": n_rows, "systems": result, "ratios": ratios(medians)}
+            "n_rows": n_rows, "systems": result, "ratios": paired_ratios(samples)}
 
 
 # ---------------------------------------------------------------- subprocesses
