@@ -263,13 +263,15 @@ def bench_thread_scaling(system, dtype, epochs, repeats, thread_counts, n_sample
             result = run_child({**spec, "threads": threads}, threads=threads)
             samples[threads].append(result["sec_per_epoch"])
     medians = {t: float(np.median(v)) for t, v in samples.items()}
-    one, most = medians[min(thread_counts)], medians[max(thread_counts)]
+    # the speed-up within each repeat, whose runs were back to back (as paired_ratios)
+    speedup = paired_ratios({"one": samples[min(thread_counts)],
+                             "most": samples[max(thread_counts)]}, "most")["one/most"]
     return {"system": system, "workload": "wide", "dtype": spec["dtype"],
             "n_samples": n_samples, "epochs": epochs,
             "threads": {str(t): {"sec_per_epoch_median": medians[t],
                                  "sec_per_epoch_samples": samples[t]}
                         for t in thread_counts},
-            "speedup": one / most if most else None}
+            "speedup": speedup}
 
 
 def bench_memory(system_names, dtype, epochs, n_samples):
