@@ -252,16 +252,19 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             check_is_fitted(self)      # raises NotFittedError
         return self._predict(X)
 
-    def _validate_for_predict(self, X):
-        """validate_data(self, X, reset=False), with a short cut for what it would pass
-        through unchanged if finite: a float ndarray of the fitted width, when no
-        feature names were seen. The prediction kernels check that it is finite as
-        they read it; where it is not, _forward_pass_fast calls validate_data, which
-        raises scikit-learn's error. Anything else goes through validate_data."""
-        if (type(X) is np.ndarray and X.ndim == 2 and X.dtype.kind == "f"
+    def _passes_validation_unchanged(self, X):
+        """Whether validate_data(self, X, reset=False) would return X itself if X is
+        finite: a float ndarray of the fitted width, when no feature names were seen.
+        The prediction kernels check that it is finite as they read it; where it is
+        not, _forward_pass_fast calls validate_data, which raises scikit-learn's error."""
+        return (type(X) is np.ndarray and X.ndim == 2 and X.dtype.kind == "f"
                 and X.dtype.itemsize in (4, 8) and X.shape[0] > 0
                 and X.shape[1] == self.n_features_in_
-                and "feature_names_in_" not in self.__dict__):
+                and "feature_names_in_" not in self.__dict__)
+
+    def _validate_for_predict(self, X):
+        """validate_data(self, X, reset=False), short-cut where X passes unchanged."""
+        if self._passes_validation_unchanged(X):
             return X
         return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
 
@@ -278,11 +281,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _forward_pass_fast(self, X, check_input=True):
         """Output of the network for X, of shape (n_samples, n_outputs)."""
         small = self.__dict__.get("_small_predict_layout")
-        if (small is not None and type(X) is np.ndarray and X.ndim == 2
-                and 0 < X.shape[0] <= _SMALL_PREDICT and X.shape[1] == self.n_features_in_
-                and X.flags.c_contiguous and "feature_names_in_" not in self.__dict__):
-            # the short path of a few rows: what validate_data would pass through
-            # unchanged, in the weights' dtype; the kernel checks it is finite
+        if (small is not None and self._passes_validation_unchanged(X)
+                and X.shape[0] <= _SMALL_PREDICT and X.flags.c_contiguous):
+            # the short path of a few C-ordered rows in the weights' dtype, on the
+            # calling thread; the kernel checks they are finite
             params = self._packed_params()
             if X.dtype == params.dtype and params.shape[0] == small.n_params:
                 out = np.empty((X.shape[0], self.n_outputs_), dtype=X.dtype)

@@ -193,14 +193,24 @@ cdef void forward_tile(
                      deltas + net.act_off[L] - net.act_off[1], row_loss)
 
 
+cdef double weights_per_row(const Net* net, double* widest) noexcept nogil:
+    """The multiply-adds of one row's forward pass (all weights, units[l] x
+    units[l+1] summed over the layers); sets widest to the largest layer's."""
+    cdef double total = 0, size
+    cdef Py_ssize_t l
+    widest[0] = 0
+    for l in range(net.n_layers):
+        size = <double> net.units[l] * net.units[l + 1]
+        total += size
+        widest[0] = max(widest[0], size)
+    return total
+
+
 cdef Py_ssize_t forward_tiles(const Net* net, Py_ssize_t rows) noexcept nogil:
     """Row tiles of the forward pass: a tile goes through every layer."""
-    cdef double row_flops = 0, widest = 0
-    cdef Py_ssize_t l
-    for l in range(net.n_layers):
-        row_flops += 2.0 * net.units[l] * net.units[l + 1]
-        widest = max(widest, <double> net.units[l] * net.units[l + 1])
-    return n_tiles(rows, row_flops, min_rows(widest))
+    cdef double widest
+    cdef double weights = weights_per_row(net, &widest)
+    return n_tiles(rows, 2.0 * weights, min_rows(widest))
 
 
 cdef void forward(
@@ -313,16 +323,24 @@ cdef void bias_grad(
     floating* grads,           # OUT db[l]
 ) noexcept nogil:
     """db[l] = delta.sum(axis=0) / sw_sum, summed row after row as NumPy does."""
-    cdef Py_ssize_t n_out = net.units[l + 1], r, k
+    cdef Py_ssize_t n_out = net.units[l + 1], k
     cdef floating* gb = grads + net.bias_off[l]
     cdef floating s = <floating> sw_sum
-    for k in range(n_out):
-        gb[k] = 0
-    for r in range(rows):
-        for k in range(n_out):
-            gb[k] += delta[r * n_out + k]
+    column_sums(delta, 0, rows, n_out, gb)
     for k in range(n_out):
         gb[k] = gb[k] / s
+
+
+cdef inline void column_sums(const floating* delta, Py_ssize_t r0, Py_ssize_t r1,
+                             Py_ssize_t n, floating* out) noexcept nogil:
+    """out[k] = sum of delta[r, k] over rows r0..r1 of a (rows, n) block, row after row:
+    the derivative of the affine layer's loss with respect to its intercept b."""
+    cdef Py_ssize_t r, k
+    for k in range(n):
+        out[k] = 0
+    for r in range(r0, r1):
+        for k in range(n):
+            out[k] += delta[r * n + k]
 
 
 cdef void delta_tile(
@@ -419,14 +437,12 @@ cdef Py_ssize_t row_split(const Net* net, Py_ssize_t rows) noexcept nogil:
     the weight-gradient products, and their calls' fixed costs add up. (Measured
     on 2 cores: 20-64-1 with 200 rows ~10-25% faster; 50-128-64-1, whose stages
     split on their own, slower.) A function of the shapes alone."""
-    cdef double row_flops = 0, widest = 0
-    cdef Py_ssize_t l
-    for l in range(net.n_layers):
-        row_flops += 6.0 * net.units[l] * net.units[l + 1]   # forward, dW, delta
-        widest = max(widest, <double> net.units[l] * net.units[l + 1])
+    cdef double widest
+    cdef double weights = weights_per_row(net, &widest)
     if min_rows(widest) != SMALL_TILE_ROWS or forward_tiles(net, rows) > 1:
         return 1
-    return n_tiles(rows, row_flops, SMALL_TILE_ROWS, ROW_SPLIT_TILES)
+    # 2 flops per weight each for the forward pass, dW and the delta
+    return n_tiles(rows, 6.0 * weights, SMALL_TILE_ROWS, ROW_SPLIT_TILES)
 
 
 cdef void backward_rows(
@@ -437,10 +453,9 @@ cdef void backward_rows(
     """Backpropagation of rows r0..r1 alone: partial = A[l][r0:r1].T @ delta and the
     column sums of delta, without the L2 term or the division by the batch size,
     which come once the tiles are summed."""
-    cdef Py_ssize_t L = net.n_layers, l, n_in, n_out, r, k, rows = r1 - r0
+    cdef Py_ssize_t L = net.n_layers, l, n_in, n_out, rows = r1 - r0
     cdef const floating* a
     cdef floating* delta
-    cdef floating* pb
     for l in range(L - 1, -1, -1):
         n_in, n_out = net.units[l], net.units[l + 1]
         delta = deltas + net.act_off[l + 1] - net.act_off[1]
@@ -448,12 +463,7 @@ cdef void backward_rows(
         gemm(True, False, <int> n_in, <int> n_out, <int> rows,
              1, a + r0 * n_in, <int> n_in, delta + r0 * n_out, <int> n_out,
              0, partial + net.coef_off[l], <int> n_out)
-        pb = partial + net.bias_off[l]
-        for k in range(n_out):
-            pb[k] = 0
-        for r in range(r0, r1):
-            for k in range(n_out):
-                pb[k] += delta[r * n_out + k]
+        column_sums(delta, r0, r1, n_out, partial + net.bias_off[l])
         if l > 0:
             delta_tile(net, l, r0, r1, params, acts, delta,
                        deltas + net.act_off[l] - net.act_off[1])
