@@ -18,6 +18,13 @@ cdef extern from "fastmlp_openmp.h":
     int omp_get_max_threads() noexcept nogil
 
 
+cdef extern from "fastmlp_rowvec.h":
+    int fastmlp_row_times_matrix_float(const float* a, const float* B, int ldb, float* c,
+                                       int k, int n) noexcept nogil
+    int fastmlp_row_times_matrix_double(const double* a, const double* B, int ldb,
+                                        double* c, int k, int n) noexcept nogil
+
+
 cpdef enum Activation:
     IDENTITY = 0
     LOGISTIC = 1
@@ -186,12 +193,20 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
 
     A row-major matrix is the transpose of a column-major one, so this is the
     column-major C^T = op(B)^T op(A)^T: swap the operands and the sizes. A single
-    row (m == 1, A not transposed) is a matrix-vector product: BLAS's gemv, which
-    reads B once instead of packing it.
+    row (m == 1, A not transposed) is a matrix-vector product, which reads B once
+    instead of packing it: our AVX-512 loop for c = a @ B (csrc/fastmlp_rowvec.h),
+    BLAS's gemv otherwise.
     """
     cdef char ta = b'T' if trans_a else b'N'
     cdef char tb = b'T' if trans_b else b'N'
     cdef int one = 1, rows_b = n if not trans_b else k, cols_b = k if not trans_b else n
+    if m == 1 and not trans_a and not trans_b and alpha == 1 and beta == 0:
+        if floating is float:
+            if fastmlp_row_times_matrix_float(a, b, ldb, c, k, n):
+                return
+        else:
+            if fastmlp_row_times_matrix_double(a, b, ldb, c, k, n):
+                return
     if m == 1 and not trans_a:
         # c^T = op(B)^T a^T: row-major B is column-major B^T of shape (cols, rows)
         if floating is float:
