@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._core._layout import Layout, Workspace
-from ._core._network import predict, predict_rows
+from ._core._network import params_buffer, predict, predict_rows
 from ._functions import (
     HIDDEN_ACTIVATIONS,
     LOSS_OF_OUTPUT,
@@ -35,7 +35,6 @@ _PREDICT_CHUNK = 4096    # rows a prediction pushes through the network at once
 _SMALL_PREDICT = 64      # predictions up to this many rows run on the calling thread
 # the compiled predict for each item size, chosen once instead of at every call
 _PREDICT = {4: predict["float"], 8: predict["double"]}
-_PREDICT_ROWS = {4: predict_rows["float"], 8: predict_rows["double"]}
 
 
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
@@ -97,18 +96,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _packed_params(self, dtype=None):
         """The flat buffer behind coefs_ and intercepts_, or a packed copy of them."""
-        arrays = self.coefs_ + self.intercepts_
-        base = arrays[0].base    # after unpickling it may be bytes or an mmap
-        size = -1
-        if type(base) is np.ndarray and base.ndim == 1:   # a plain loop: every call
-            size = 0                                       # of predict comes here
-            for a in arrays:
-                if a.base is not base:
-                    size = -1
-                    break
-                size += a.size
-        if size < 0 or size != base.size:
-            base = np.concatenate([a.ravel() for a in arrays])
+        base = params_buffer(self.coefs_, self.intercepts_)
+        if base is None:
+            base = np.concatenate([a.ravel() for a in self.coefs_ + self.intercepts_])
         return base if dtype is None else base.astype(dtype, copy=False)
 
     def __getstate__(self):
@@ -281,15 +271,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _forward_pass_fast(self, X, check_input=True):
         """Output of the network for X, of shape (n_samples, n_outputs)."""
         small = self.__dict__.get("_small_predict_layout")
-        if (small is not None and self._passes_validation_unchanged(X)
-                and X.shape[0] <= _SMALL_PREDICT and X.flags.c_contiguous):
-            # the short path of a few C-ordered rows in the weights' dtype, on the
-            # calling thread; the kernel checks they are finite
-            params = self._packed_params()
-            if X.dtype == params.dtype and params.shape[0] == small.n_params:
-                out = np.empty((X.shape[0], self.n_outputs_), dtype=X.dtype)
-                if _PREDICT_ROWS[X.dtype.itemsize](small, params, X, out):
-                    return out
+        if small is not None and "feature_names_in_" not in self.__dict__:
+            # the short path of a few C-ordered finite rows in the weights' dtype, on
+            # the calling thread, which validate_data would pass unchanged
+            out = predict_rows(small, X, params_buffer(self.coefs_, self.intercepts_))
+            if out is not None:
+                return out
         X_given = X
         if check_input:
             X = self._validate_for_predict(X)

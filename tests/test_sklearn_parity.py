@@ -14,6 +14,7 @@ import sklearn.neural_network as sk
 from sklearn.exceptions import ConvergenceWarning
 
 import fastmlp
+from fastmlp._core._network import params_buffer, predict_rows
 from _helpers import assert_same_model
 
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
@@ -422,9 +423,10 @@ def test_label_kinds_train_as_in_sklearn(labels):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 def test_predictions_of_a_few_rows(dtype):
-    """One row up to 64 rows take a short path (own buffers, calling thread); 65 rows
-    and a float64 row for float32 weights take the general one. All agree with
-    scikit-learn."""
+    """One row up to 64 C-ordered, native-endian rows take a short path (own
+    buffers, calling thread); 65 rows, a float64 row for float32 weights, and
+    strided, Fortran-ordered or big-endian rows take the general one. All agree
+    with scikit-learn."""
     rng = np.random.RandomState(0)
     X = rng.randn(300, 12).astype(dtype)
     y = rng.randint(0, 4, 300)
@@ -434,8 +436,38 @@ def test_predictions_of_a_few_rows(dtype):
         ours = fastmlp.MLPClassifier(**params).fit(X, y)
         ref = sk.MLPClassifier(**params).fit(X, y)
     rtol = RTOL[dtype]
-    for rows in [X[:1], X[3:8], X[:64], X[:65], X[:1].astype(np.float64)]:
+    for rows in [X[:1], X[3:8], X[:64], X[:65], X[:1].astype(np.float64), X[:10:2],
+                 np.asfortranarray(X[:5]), X[:3].astype(X.dtype.newbyteorder(">"))]:
         proba = ours.predict_proba(rows)
         assert proba.dtype == ref.predict_proba(rows).dtype
         np.testing.assert_allclose(proba, ref.predict_proba(rows), rtol=rtol, atol=rtol)
         np.testing.assert_array_equal(ours.predict(rows), ref.predict(rows))
+
+
+def test_short_path_takes_only_rows_it_reads_in_place():
+    """predict_rows answers None (the general path then validates X) for anything but
+    1 to 64 aligned, C-ordered, native-endian, finite rows in the weights' dtype; and
+    params_buffer finds the weights' buffer only while coefs_ and intercepts_ are
+    all views of it."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(100, 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = fastmlp.MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=0)
+        ours.fit(X, rng.randint(0, 3, 100))
+    layout = ours._small_predict_layout
+    params = params_buffer(ours.coefs_, ours.intercepts_)
+    assert params is not None and params.base is None
+    out = predict_rows(layout, X[:3], params)
+    np.testing.assert_allclose(out, ours.predict_proba(X[:65])[:3], rtol=1e-12)
+    with_nan = X[:2].copy()
+    with_nan[1, 3] = np.nan
+    for rows in [X[:65], X[:0], X[:1].astype(np.float32), X[:10:2], np.asfortranarray(X[:5]),
+                 X[:3].astype(">f8"), X[:2, :5].copy(), X[0], with_nan, X[:2].tolist()]:
+        assert predict_rows(layout, rows, params) is None
+    assert predict_rows(layout, X[:1], None) is None
+    assert predict_rows(layout, X[:1], params.astype(np.float32)) is None
+
+    ours.intercepts_[0] = ours.intercepts_[0].copy()      # replaced, not modified
+    assert params_buffer(ours.coefs_, ours.intercepts_) is None
+    np.testing.assert_allclose(ours.predict_proba(X[:3]), out, rtol=1e-12)

@@ -9,12 +9,16 @@ thread, so the same fit gives the same bits on 1, 2 or 8 threads. There is no
 reduction across threads: sums over the batch happen inside one tile's GEMM or
 in a sequential loop.
 """
+cimport numpy as cnp
+from cpython.object cimport PyObject
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 import numpy as np
+
+cnp.import_array()
 
 from ._kernels cimport (
     activation_backward,
@@ -671,52 +675,94 @@ def predict(Workspace ws, const floating[::1] params, X, floating[:, ::1] out,
     return finite
 
 
-def predict_rows(Layout layout, const floating[::1] params, const floating[:, ::1] X,
-                 floating[:, ::1] out):
-    """Output of the network for a few C-ordered rows, on the calling thread, with
-    work buffers of its own: the short path of a one-row prediction.
+def params_buffer(coefs, intercepts):
+    """The flat ndarray that the arrays of coefs and intercepts are all views of,
+    and that they fill (sizes summing to its size), or None where they are not: a
+    user may have replaced one, and a pickle stores views as copies."""
+    cdef object base = None
+    cdef Py_ssize_t size = 0
+    for arrays in (coefs, intercepts):
+        for a in arrays:
+            if not cnp.PyArray_Check(a):
+                return None
+            if base is None:
+                base = <object> (<cnp.ndarray> a).base if (<cnp.ndarray> a).base else None
+                if not cnp.PyArray_CheckExact(base) or (<cnp.ndarray> base).ndim != 1:
+                    return None     # after unpickling it may be bytes or an mmap
+            elif (<cnp.ndarray> a).base != <PyObject*> base:
+                return None
+            size += cnp.PyArray_SIZE(<cnp.ndarray> a)
+    return base if base is not None and size == cnp.PyArray_SIZE(<cnp.ndarray> base) else None
 
-    Parameters
-    ----------
-    layout : Layout without an input block, whose capacity is at least n_rows
-    params : ndarray of shape (n_params,)
-    X : ndarray of shape (n_rows, n_features), C-ordered
-    out : ndarray of shape (n_rows, n_outputs), OUT
 
-    Returns
-    -------
-    finite : bool
-        False when X holds NaN or infinity (out is then not written).
-    """
-    cdef Net net = layout.net
-    cdef Py_ssize_t L = net.n_layers, n = X.shape[0]
-    if params.shape[0] != layout.n_params:
-        raise ValueError(f"expected {layout.n_params} parameters, got {params.shape[0]}")
-    if not 1 <= n <= net.capacity or X.shape[1] != net.units[0]:
-        raise ValueError(f"X has shape ({n}, {X.shape[1]}), the layout takes up to "
-                         f"{net.capacity} rows of {net.units[0]}")
-    if out.shape[0] != n or out.shape[1] != net.units[L]:
-        raise ValueError("out has the wrong shape")
-    if net.input_block:
-        raise ValueError("the layout must read X in place")
+cdef bint rows_forward(Net* net, const floating* params, const floating* X, Py_ssize_t n,
+                       floating* out) noexcept nogil:
+    """out = the network's output for n C-ordered rows of X, on the calling thread,
+    in work buffers of its own. False (out not written) when X holds NaN or infinity,
+    or memory runs out."""
+    cdef Py_ssize_t L = net.n_layers
     cdef Input x
-    x.data = <const void*> &X[0, 0]
-    x.s0, x.s1 = X.shape[1], 1
+    x.data = <const void*> X
+    x.s0, x.s1 = net.units[0], 1
     x.indices = x.indptr = NULL
-    x.n_rows, x.n_cols = n, X.shape[1]
-    cdef floating* acts = <floating*> malloc(layout.act_size * sizeof(floating))
-    cdef const floating* no_y = NULL
-    cdef floating* no_deltas = NULL
+    x.n_rows, x.n_cols = n, net.units[0]
+    cdef floating* acts = <floating*> malloc((net.act_off[L] + n * net.units[L]) * sizeof(floating))
     cdef char nonfinite[MAX_TILES]
     cdef bint finite
     if acts == NULL:
-        raise MemoryError()
+        return False
     memset(nonfinite, 0, MAX_TILES)
     net.n_threads = 1
-    with nogil:
-        forward(&net, &params[0], &x, no_y, no_y, NULL, n, acts, no_deltas, NULL, nonfinite)
-        finite = not any_set(nonfinite, MAX_TILES)
-        if finite:
-            memcpy(&out[0, 0], acts + net.act_off[L], n * net.units[L] * sizeof(floating))
-        free(acts)
+    forward(net, params, &x, NULL, NULL, NULL, n, acts, NULL, NULL, nonfinite)
+    finite = not any_set(nonfinite, MAX_TILES)
+    if finite:
+        memcpy(out, acts + net.act_off[L], n * net.units[L] * sizeof(floating))
+    free(acts)
     return finite
+
+
+def predict_rows(Layout layout, X, params):
+    """Output of the network for a few rows, on the calling thread: the short path
+    of a one-row prediction, whose checks are all compiled.
+
+    Parameters
+    ----------
+    layout : Layout without an input block
+    X : ndarray of shape (n_rows, n_features)
+    params : ndarray of shape (n_params,), or None
+
+    Returns
+    -------
+    out : ndarray of shape (n_rows, n_outputs), or None
+        None where this path does not apply: unless X is an aligned, C-ordered,
+        native-endian ndarray of 1 to capacity rows of the layout's width in params' dtype
+        (float32 or float64), and X is finite. The caller then takes the general
+        path, whose validation raises scikit-learn's error for such X.
+    """
+    cdef Net net = layout.net
+    cdef Py_ssize_t L = net.n_layers
+    if not (cnp.PyArray_CheckExact(X) and cnp.PyArray_CheckExact(params)) or net.input_block:
+        return None
+    cdef cnp.ndarray x = X, p = params
+    cdef int kind = cnp.PyArray_TYPE(x)
+    if (x.ndim != 2 or not 1 <= x.shape[0] <= net.capacity or x.shape[1] != net.units[0]
+            or not (cnp.PyArray_IS_C_CONTIGUOUS(x) and cnp.PyArray_ISALIGNED(x)
+                    and cnp.PyArray_ISNOTSWAPPED(x))
+            or p.ndim != 1 or p.shape[0] != layout.n_params
+            or not (cnp.PyArray_IS_C_CONTIGUOUS(p) and cnp.PyArray_ISALIGNED(p))
+            or cnp.PyArray_TYPE(p) != kind
+            or kind != cnp.NPY_FLOAT and kind != cnp.NPY_DOUBLE):
+        return None
+    cdef cnp.npy_intp shape[2]
+    shape[0], shape[1] = x.shape[0], net.units[L]
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, shape, kind, 0)
+    cdef bint finite
+    with nogil:
+        if kind == cnp.NPY_FLOAT:
+            finite = rows_forward(&net, <const float*> p.data, <const float*> x.data,
+                                  shape[0], <float*> out.data)
+        else:
+            finite = rows_forward(&net, <const double*> p.data, <const double*> x.data,
+                                  shape[0], <double*> out.data)
+    return out if finite else None
+
