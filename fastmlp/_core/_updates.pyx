@@ -8,7 +8,7 @@ the cast back. Every element is independent: any thread split gives the same bit
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport pow, sqrt
+from libc.math cimport pow, sqrt, sqrtf
 
 
 cdef enum:
@@ -56,5 +56,7 @@ cdef void adam_step(
         vi = b2 * v[i] + c2 * (grads[i] * grads[i])
         m[i] = mi
         v[i] = vi
-        root = <floating> sqrt(vi) + eps
+        # float: sqrtf is the double sqrt rounded to float (53 >= 2 x 24 + 2 bits),
+        # NumPy's float32 np.sqrt, at a few times the speed
+        root = (sqrtf(vi) if floating is float else sqrt(vi)) + eps
         params[i] = <floating> (params[i] + (-step_size * mi) / root)
