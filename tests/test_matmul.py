@@ -1,15 +1,19 @@
-"""The core's matrix product (``_kernels.gemm``) against NumPy.
+"""The core's matrix product (``_kernels.gemm``) and its relu loops against NumPy.
 
 One row of A takes the row-times-matrix loop of csrc/fastmlp_rowvec.h (AVX-512,
 blocks of up to 16 vectors of the output, the last one masked) or BLAS's gemv;
 more rows take BLAS's gemm. The widths cross every block and mask boundary, and
 B and out are column slices of wider arrays, so a read or write outside them, or a
 lane of a masked vector left out, shows.
+
+The relu layer's loops (csrc/fastmlp_elementwise.h) are built for AVX-512, AVX2 and
+the baseline, and must give NumPy's bits exactly whichever runs: relu(z + b),
+the mask of its derivative, and column sums added row after row.
 """
 import numpy as np
 import pytest
 
-from fastmlp._core._kernels import matmul
+from fastmlp._core._kernels import column_sums_of, matmul, relu_delta, relu_layer
 
 EPS = {np.float32: np.finfo(np.float32).eps, np.float64: np.finfo(np.float64).eps}
 
@@ -54,3 +58,37 @@ def test_bad_shapes_raise():
         matmul(A, B, np.empty((1, 5)))
     with pytest.raises(ValueError, match="contiguous"):
         matmul(A, np.ones((3, 8))[:, ::2], np.empty((1, 4)))
+
+
+SIZES = [(1, 1), (3, 7), (5, 16), (7, 33), (200, 64), (13, 129)]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("rows, n", SIZES)
+def test_relu_loops_match_numpy_bit_for_bit(dtype, rows, n):
+    rng = np.random.RandomState(rows * n)
+    z = rng.randn(rows, n).astype(dtype)
+    b = rng.randn(n).astype(dtype)
+    z.flat[::5] = -b[np.arange(z.size)[::5] % n]      # z + b == 0 exactly
+    z[0, 0] = np.nan                                    # divergence stays visible
+    expected = np.maximum(z + b, 0)
+    relu_layer(z, b)
+    np.testing.assert_array_equal(z, expected)          # NaN where NumPy has NaN
+    assert not np.signbit(z[~np.isnan(z)]).any()       # relu(-0.0) is +0.0 as np.maximum's
+
+    delta = rng.randn(rows * n).astype(dtype)
+    expected = np.where(z.ravel() != 0, delta, 0)
+    relu_delta(delta, z.ravel())
+    np.testing.assert_array_equal(delta, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("rows, n", SIZES)
+def test_column_sums_add_rows_in_order(dtype, rows, n):
+    x = np.random.RandomState(n).standard_cauchy((rows, n)).astype(dtype)   # rounding shows
+    expected = np.zeros(n, dtype)
+    for row in x:
+        expected = expected + row
+    out = np.full(n, np.nan, dtype)
+    column_sums_of(x, out)
+    np.testing.assert_array_equal(out, expected)

@@ -18,6 +18,21 @@ cdef extern from "fastmlp_openmp.h":
     int omp_get_max_threads() noexcept nogil
 
 
+cdef extern from "fastmlp_elementwise.h":
+    void fastmlp_bias_relu_float(float* z, const float* b, Py_ssize_t rows,
+                                 Py_ssize_t n) noexcept nogil
+    void fastmlp_bias_relu_double(double* z, const double* b, Py_ssize_t rows,
+                                  Py_ssize_t n) noexcept nogil
+    void fastmlp_relu_backward_float(float* delta, const float* a,
+                                     Py_ssize_t size) noexcept nogil
+    void fastmlp_relu_backward_double(double* delta, const double* a,
+                                      Py_ssize_t size) noexcept nogil
+    void fastmlp_column_sums_float(const float* x, Py_ssize_t rows, Py_ssize_t n,
+                                   float* out) noexcept nogil
+    void fastmlp_column_sums_double(const double* x, Py_ssize_t rows, Py_ssize_t n,
+                                    double* out) noexcept nogil
+
+
 cdef extern from "fastmlp_rowvec.h":
     int fastmlp_row_times_matrix_float(const float* a, const float* B, int ldb, float* c,
                                        int k, int n) noexcept nogil
@@ -68,12 +83,9 @@ cdef inline floating tanh_backward(floating a, floating delta) noexcept nogil:
 
 
 # relu: a = max(z, 0);  da/dz = 0 where a == 0, else 1 (scikit-learn's convention).
-# `not (z <= 0)` keeps a NaN as NaN, as np.maximum does, so divergence stays visible.
-cdef inline floating relu(floating z) noexcept nogil:
-    return z if not (z <= 0) else 0
-
-cdef inline floating relu_backward(floating a, floating delta) noexcept nogil:
-    return delta if a != 0 else 0
+# Both are written, with their loops, in csrc/fastmlp_elementwise.h (vectorised for
+# the CPU it runs on): fastmlp_bias_relu and fastmlp_relu_backward. A NaN stays NaN,
+# as np.maximum keeps it, so divergence stays visible.
 
 
 # identity: a = z;  da/dz = 1.  exp (Poisson output): a = exp(z).
@@ -134,12 +146,15 @@ cdef inline void bias_activation(floating* z, const floating* b, Py_ssize_t rows
     cdef Py_ssize_t r, j
     cdef floating* row
     cdef floating zmax, total
+    if kind == RELU:                   # csrc/fastmlp_elementwise.h, vectorised
+        if floating is float:
+            fastmlp_bias_relu_float(z, b, rows, n)
+        else:
+            fastmlp_bias_relu_double(z, b, rows, n)
+        return
     for r in range(rows):
         row = z + r * n
-        if kind == RELU:
-            for j in range(n):
-                row[j] = relu(row[j] + b[j])
-        elif kind == TANH:
+        if kind == TANH:
             for j in range(n):
                 row[j] = tanh_(row[j] + b[j])
         elif kind == LOGISTIC:
@@ -169,9 +184,11 @@ cdef inline void activation_backward(floating* delta, const floating* a,
                                      Py_ssize_t size, int kind) noexcept nogil:
     """delta <- delta * f'(z), elementwise over `size` values, a = f(z)."""
     cdef Py_ssize_t i
-    if kind == RELU:
-        for i in range(size):
-            delta[i] = relu_backward(a[i], delta[i])
+    if kind == RELU:                   # csrc/fastmlp_elementwise.h, vectorised
+        if floating is float:
+            fastmlp_relu_backward_float(delta, a, size)
+        else:
+            fastmlp_relu_backward_double(delta, a, size)
     elif kind == TANH:
         for i in range(size):
             delta[i] = tanh_backward(a[i], delta[i])
@@ -179,6 +196,16 @@ cdef inline void activation_backward(floating* delta, const floating* a,
         for i in range(size):
             delta[i] = logistic_backward(a[i], delta[i])
     # IDENTITY: derivative 1, nothing to do
+
+
+cdef inline void column_sums(const floating* delta, Py_ssize_t r0, Py_ssize_t r1,
+                             Py_ssize_t n, floating* out) noexcept nogil:
+    """out[k] = sum of delta[r, k] over rows r0..r1 of a (rows, n) block, row after row:
+    the derivative of the affine layer's loss with respect to its intercept b."""
+    if floating is float:
+        fastmlp_column_sums_float(delta + r0 * n, r1 - r0, n, out)
+    else:
+        fastmlp_column_sums_double(delta + r0 * n, r1 - r0, n, out)
 
 
 # ---------------------------------------------------------------------------

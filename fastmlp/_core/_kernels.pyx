@@ -1,8 +1,15 @@
-"""Thread count of the compiled core, the enums shared with Python, and a way for
-tests to reach the core's matrix product."""
+"""Thread count of the compiled core, the enums shared with Python, and ways for
+tests to reach the core's matrix product, relu loops and column sums."""
 from cython cimport floating
 
-from ._kernels cimport gemm, omp_get_max_threads
+from ._kernels cimport (
+    RELU,
+    activation_backward,
+    bias_activation,
+    column_sums,
+    gemm,
+    omp_get_max_threads,
+)
 
 # The cpdef enums of _kernels.pxd (Activation, Loss) are exported from here.
 
@@ -27,3 +34,27 @@ def matmul(const floating[:, :] A, const floating[:, :] B, floating[:, :] out):
         gemm(False, False, <int> A.shape[0], <int> B.shape[1], <int> A.shape[1],
              1, &A[0, 0], <int> (A.strides[0] // size), &B[0, 0], <int> (B.strides[0] // size),
              0, &out[0, 0], <int> (out.strides[0] // size))
+
+
+def relu_layer(floating[:, ::1] z, const floating[::1] b):
+    """z <- relu(z + b) in place, by the core's loop (for tests)."""
+    if b.shape[0] != z.shape[1]:
+        raise ValueError("shapes do not match")
+    if z.shape[0] > 0 and z.shape[1] > 0:
+        bias_activation(&z[0, 0], &b[0], z.shape[0], z.shape[1], RELU)
+
+
+def relu_delta(floating[::1] delta, const floating[::1] a):
+    """delta <- delta * relu'(z) in place, a = relu(z), by the core's loop (for tests)."""
+    if a.shape[0] != delta.shape[0]:
+        raise ValueError("shapes do not match")
+    if delta.shape[0] > 0:
+        activation_backward(&delta[0], &a[0], delta.shape[0], RELU)
+
+
+def column_sums_of(const floating[:, ::1] x, floating[::1] out):
+    """out = x's column sums, row after row, by the core's loop (for tests)."""
+    if out.shape[0] != x.shape[1]:
+        raise ValueError("shapes do not match")
+    if x.shape[1] > 0:
+        column_sums(&x[0, 0], 0, x.shape[0], x.shape[1], &out[0])

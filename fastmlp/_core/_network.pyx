@@ -23,6 +23,7 @@ cnp.import_array()
 from ._kernels cimport (
     activation_backward,
     bias_activation,
+    column_sums,
     gemm,
     sample_loss,
     sum_of_squares,
@@ -335,18 +336,6 @@ cdef void bias_grad(
         gb[k] = gb[k] / s
 
 
-cdef inline void column_sums(const floating* delta, Py_ssize_t r0, Py_ssize_t r1,
-                             Py_ssize_t n, floating* out) noexcept nogil:
-    """out[k] = sum of delta[r, k] over rows r0..r1 of a (rows, n) block, row after row:
-    the derivative of the affine layer's loss with respect to its intercept b."""
-    cdef Py_ssize_t r, k
-    for k in range(n):
-        out[k] = 0
-    for r in range(r0, r1):
-        for k in range(n):
-            out[k] += delta[r * n + k]
-
-
 cdef void delta_tile(
     const Net* net, Py_ssize_t l, Py_ssize_t r0, Py_ssize_t r1,
     const floating* params, const floating* acts, const floating* delta,
@@ -480,14 +469,25 @@ cdef void sum_partials(
 ) noexcept nogil:
     """grads = (sum of the tiles' partial gradients, tile after tile
                 + alpha W for the weights) / sw_sum."""
-    cdef floating alpha = <floating> net.alpha, s = <floating> sw_sum, g
-    cdef Py_ssize_t i, t
-    for i in prange(n_params, schedule="static",
-                    num_threads=net.n_threads if n_params >= 1 << 14 else 1):
+    cdef floating alpha = <floating> net.alpha, s = <floating> sw_sum
+    cdef Py_ssize_t i, t, n_coefs = net.n_coefs
+    if n_params < 1 << 14:
+        # one thread, in loops without branches, which the compiler vectorises
+        memcpy(grads, partial, n_params * sizeof(floating))
+        for t in range(1, tiles):
+            for i in range(n_params):
+                grads[i] = grads[i] + partial[t * n_params + i]
+        for i in range(n_coefs):
+            grads[i] = (grads[i] + alpha * params[i]) / s
+        for i in range(n_coefs, n_params):
+            grads[i] = grads[i] / s
+        return
+    cdef floating g
+    for i in prange(n_params, schedule="static", num_threads=net.n_threads):
         g = partial[i]
         for t in range(1, tiles):
             g = g + partial[t * n_params + i]
-        if i < net.n_coefs:
+        if i < n_coefs:
             g = g + alpha * params[i]
         grads[i] = g / s
 
@@ -765,4 +765,5 @@ def predict_rows(Layout layout, X, params):
             finite = rows_forward(&net, <const double*> p.data, <const double*> x.data,
                                   shape[0], <double*> out.data)
     return out if finite else None
+
 
