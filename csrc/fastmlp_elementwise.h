@@ -1,5 +1,6 @@
-/* The elementwise loops of the relu layers, built for AVX-512, AVX2 and the
- * baseline, the CPU choosing at load time (GCC's target_clones).
+/* The elementwise loops of the relu layers and the outer product, built for
+ * AVX-512, AVX2 and the baseline, the CPU choosing at load time (GCC's
+ * target_clones).
  *
  * A portable build vectorises them two doubles (or four floats) at a time; here
  * they run 8 to 16 at a time. Each element's result is the same whichever clone
@@ -52,6 +53,29 @@
                 out[k] += x[r * n + k];                                               \
     }
 
+/* The outer product c[i, j] = x[i sx] * y[j sy] of a column and a row, c (m, n)
+ * row-major with leading dimension ldc: a matrix product with inner size 1, one
+ * rounded multiplication per element, as BLAS's. */
+#define FASTMLP_OUTER(T)                                                              \
+    FASTMLP_CLONES static void fastmlp_outer_##T(const T* x, ptrdiff_t sx,            \
+                                                 const T* y, ptrdiff_t sy,            \
+                                                 ptrdiff_t m, ptrdiff_t n,            \
+                                                 T* __restrict c, ptrdiff_t ldc)      \
+    {                                                                                 \
+        for (ptrdiff_t i = 0; i < m; i++) {                                           \
+            T xi = x[i * sx];                                                         \
+            T* row = c + i * ldc;                                                     \
+            if (sy == 1)                                                              \
+                for (ptrdiff_t j = 0; j < n; j++)                                     \
+                    row[j] = xi * y[j];                                               \
+            else                                                                      \
+                for (ptrdiff_t j = 0; j < n; j++)                                     \
+                    row[j] = xi * y[j * sy];                                          \
+        }                                                                             \
+    }
+
+FASTMLP_OUTER(float)
+FASTMLP_OUTER(double)
 FASTMLP_ELEMENTWISE(float)
 FASTMLP_ELEMENTWISE(double)
 

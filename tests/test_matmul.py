@@ -41,6 +41,36 @@ def test_product_matches_numpy(dtype, rows, k, n):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("m, n, k", [(100, 64, 1), (7, 130, 1), (1, 1, 1), (64, 1, 100),
+                                     (129, 1, 33), (1, 17, 300), (5, 1, 1)])
+@pytest.mark.parametrize("sliced", [False, True])
+def test_small_shapes_with_transposes(dtype, trans_a, trans_b, m, n, k, sliced):
+    """Inner size 1 (the outer product, exact: one rounding per element), A.T times
+    one column and one row times B (the row loop), each in every transposition."""
+    rng = np.random.RandomState(m + n + k)
+    # sliced: column slices of wider arrays, leading dimensions beyond the widths
+    shape_a, shape_b = ((k, m) if trans_a else (m, k)), ((n, k) if trans_b else (k, n))
+    pad_a, pad_b = (3, 5) if sliced else (0, 0)
+    A = rng.uniform(-1, 1, (shape_a[0], shape_a[1] + pad_a)).astype(dtype)
+    B = rng.uniform(-1, 1, (shape_b[0], shape_b[1] + pad_b)).astype(dtype)
+    A, B = A[:, pad_a:], B[:, pad_b:]
+    wide_out = np.full((m, n + 3), 7.0, dtype=dtype)
+    out = wide_out[:, 1:1 + n]
+
+    matmul(A, B, out, trans_a, trans_b)
+
+    op_a, op_b = (A.T if trans_a else A), (B.T if trans_b else B)
+    if k == 1:
+        np.testing.assert_array_equal(out, op_a * op_b)
+    exact = op_a.astype(np.float64) @ op_b.astype(np.float64)
+    bound = np.abs(op_a).astype(np.float64) @ np.abs(op_b).astype(np.float64)
+    assert np.all(np.abs(out - exact) <= 2 * k * EPS[dtype] * bound)
+    assert np.all(wide_out[:, 0] == 7.0) and np.all(wide_out[:, 1 + n:] == 7.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 def test_one_row_product_is_the_row_of_a_batch_product(dtype):
     """The row loop and BLAS's gemm agree to rounding on the same row."""
     rng = np.random.RandomState(0)

@@ -31,6 +31,11 @@ cdef extern from "fastmlp_elementwise.h":
                                    float* out) noexcept nogil
     void fastmlp_column_sums_double(const double* x, Py_ssize_t rows, Py_ssize_t n,
                                     double* out) noexcept nogil
+    void fastmlp_outer_float(const float* x, Py_ssize_t sx, const float* y, Py_ssize_t sy,
+                             Py_ssize_t m, Py_ssize_t n, float* c, Py_ssize_t ldc) noexcept nogil
+    void fastmlp_outer_double(const double* x, Py_ssize_t sx, const double* y,
+                              Py_ssize_t sy, Py_ssize_t m, Py_ssize_t n, double* c,
+                              Py_ssize_t ldc) noexcept nogil
 
 
 cdef extern from "fastmlp_rowvec.h":
@@ -212,6 +217,16 @@ cdef inline void column_sums(const floating* delta, Py_ssize_t r0, Py_ssize_t r1
 # Row-major GEMM through SciPy's BLAS
 # ---------------------------------------------------------------------------
 
+cdef inline bint row_times_matrix(const floating* a, const floating* B, int ldb,
+                                  floating* c, int k, int n) noexcept nogil:
+    """c[0:n] = a[0:k] @ B[0:k, 0:n] by csrc/fastmlp_rowvec.h's loop; False (c not
+    written) where the CPU has no AVX-512."""
+    if floating is float:
+        return fastmlp_row_times_matrix_float(a, B, ldb, c, k, n)
+    else:
+        return fastmlp_row_times_matrix_double(a, B, ldb, c, k, n)
+
+
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
                       floating alpha, const floating* a, int lda,
                       const floating* b, int ldb, floating beta,
@@ -219,20 +234,33 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
     """C = alpha op(A) op(B) + beta C for row-major C of shape (m, n).
 
     A row-major matrix is the transpose of a column-major one, so this is the
-    column-major C^T = op(B)^T op(A)^T: swap the operands and the sizes. A single
-    row (m == 1, A not transposed) is a matrix-vector product, which reads B once
-    instead of packing it: our AVX-512 loop for c = a @ B (csrc/fastmlp_rowvec.h),
-    BLAS's gemv otherwise.
+    column-major C^T = op(B)^T op(A)^T: swap the operands and the sizes.
+
+    Three shapes of the small networks take loops of our own, where BLAS's fixed
+    cost per call is most of the work: an inner size of 1 (the delta before a
+    one-unit output layer) is an outer product (csrc/fastmlp_elementwise.h); a
+    single row times B (m == 1, a one-row prediction) and A^T times one column (the
+    weight gradient of a one-unit output layer) are a row times a matrix, which our
+    AVX-512 loop reads once (csrc/fastmlp_rowvec.h), or BLAS's gemv without it.
     """
     cdef char ta = b'T' if trans_a else b'N'
     cdef char tb = b'T' if trans_b else b'N'
     cdef int one = 1, rows_b = n if not trans_b else k, cols_b = k if not trans_b else n
-    if m == 1 and not trans_a and not trans_b and alpha == 1 and beta == 0:
-        if floating is float:
-            if fastmlp_row_times_matrix_float(a, b, ldb, c, k, n):
+    if alpha == 1 and beta == 0:
+        if k == 1:             # outer product of A's column and B's row
+            if floating is float:
+                fastmlp_outer_float(a, 1 if trans_a else lda, b, ldb if trans_b else 1,
+                                    m, n, c, ldc)
+            else:
+                fastmlp_outer_double(a, 1 if trans_a else lda, b, ldb if trans_b else 1,
+                                     m, n, c, ldc)
+            return
+        if m == 1 and not trans_a and not trans_b:      # a row times B
+            if row_times_matrix(a, b, ldb, c, k, n):
                 return
-        else:
-            if fastmlp_row_times_matrix_double(a, b, ldb, c, k, n):
+        if n == 1 and trans_a and not trans_b and ldb == 1 and ldc == 1:
+            # A^T b = (b^T A)^T: the column b, read as a row, times A
+            if row_times_matrix(b, a, lda, c, k, m):
                 return
     if m == 1 and not trans_a:
         # c^T = op(B)^T a^T: row-major B is column-major B^T of shape (cols, rows)

@@ -19,19 +19,25 @@ def max_threads():
     return omp_get_max_threads()
 
 
-def matmul(const floating[:, :] A, const floating[:, :] B, floating[:, :] out):
-    """out = A @ B through the core's `gemm`, for tests: one row of A takes the
-    row-times-matrix loop (or BLAS's gemv), more rows BLAS's gemm. Each array's
-    rows must be contiguous; B and out may be column slices of wider arrays."""
+def matmul(const floating[:, :] A, const floating[:, :] B, floating[:, :] out,
+           bint trans_a=False, bint trans_b=False):
+    """out = op(A) @ op(B) through the core's `gemm`, op(M) = M.T where asked, for
+    tests: an inner size of 1 takes the outer-product loop, one row of op(A) or
+    A.T times one column the row-times-matrix loop, the rest BLAS. Each array's rows
+    must be contiguous; B and out may be column slices of wider arrays."""
     cdef Py_ssize_t size = sizeof(floating)
-    if A.shape[1] != B.shape[0] or out.shape[0] != A.shape[0] or out.shape[1] != B.shape[1]:
+    cdef Py_ssize_t m = out.shape[0], n = out.shape[1]
+    cdef Py_ssize_t k = A.shape[0] if trans_a else A.shape[1]
+    if ((A.shape[1] if trans_a else A.shape[0]) != m
+            or (B.shape[1] if trans_b else B.shape[0]) != k
+            or (B.shape[0] if trans_b else B.shape[1]) != n):
         raise ValueError("shapes do not match")
     if A.strides[1] != size or B.strides[1] != size or out.strides[1] != size:
         raise ValueError("rows must be contiguous")
-    if min(A.shape[0], A.shape[1], B.shape[1]) == 0:
+    if min(m, n, k) == 0:
         raise ValueError("empty operand")
     with nogil:
-        gemm(False, False, <int> A.shape[0], <int> B.shape[1], <int> A.shape[1],
+        gemm(trans_a, trans_b, <int> m, <int> n, <int> k,
              1, &A[0, 0], <int> (A.strides[0] // size), &B[0, 0], <int> (B.strides[0] // size),
              0, &out[0, 0], <int> (out.strides[0] // size))
 

@@ -767,3 +767,4 @@ def predict_rows(Layout layout, X, params):
     return out if finite else None
 
 
+
