@@ -75,7 +75,7 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental):
     if est.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
 
-    train_idx, validation = np.arange(X.shape[0], dtype=np.intp), None
+    train_idx, validation = None, None     # None: every row trains
     if est.early_stopping:
         train_idx, val_idx = early_stopping_split(est, y)
         y_val = y[val_idx]
@@ -84,7 +84,7 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental):
         sw_val = None if sample_weight is None else sample_weight[val_idx]
         validation = (X[val_idx], y_val, sw_val)
 
-    n_train = train_idx.shape[0]
+    n_train = X.shape[0] if train_idx is None else train_idx.shape[0]
     batch_size = batch_size_for(est, n_train)
     ws = Workspace(est._layout(batch_size, input_block=not sp.issparse(X)), X.dtype)
     grads = np.empty_like(params)
@@ -96,10 +96,13 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental):
         with blas_single_threaded():
             for _ in range(est.max_iter):
                 if est.shuffle:
-                    # what sklearn.utils.shuffle draws, compounding epoch after epoch
-                    order = order[est._random_state.permutation(n_train)]
+                    # what sklearn.utils.shuffle draws, compounding epoch after epoch:
+                    # shuffling `order` in place moves its entries as the same swaps
+                    # move arange(n_train) into permutation(n_train)
+                    est._random_state.shuffle(order)
+                rows = order if train_idx is None else train_idx[order]
                 loss_sum = run_epoch(ws, params, grads, optimizer, X_in, Y, sample_weight,
-                                     train_idx[order], batch_size, threads)
+                                     rows, batch_size, threads)
                 if end_of_epoch(est, loss_sum / n_train, n_train, optimizer, validation,
                                 incremental):
                     break
