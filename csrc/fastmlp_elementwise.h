@@ -74,8 +74,25 @@
         }                                                                             \
     }
 
+/* The same outer product through relu's derivative, in one pass: c[i, j] =
+ * x[i] * y[j] where a[i, j] = relu(z) != 0, else 0; a and c (m, n) row-major.
+ * The delta of a relu layer feeding a one-unit layer. */
+#define FASTMLP_OUTER_RELU(T)                                                         \
+    FASTMLP_CLONES static void fastmlp_outer_relu_##T(const T* x, const T* y,         \
+                                                      const T* a, ptrdiff_t m,        \
+                                                      ptrdiff_t n, T* __restrict c)   \
+    {                                                                                 \
+        for (ptrdiff_t i = 0; i < m; i++) {                                           \
+            T xi = x[i];                                                              \
+            for (ptrdiff_t j = 0; j < n; j++)                                         \
+                c[i * n + j] = a[i * n + j] != 0 ? xi * y[j] : 0;                     \
+        }                                                                             \
+    }
+
 FASTMLP_OUTER(float)
 FASTMLP_OUTER(double)
+FASTMLP_OUTER_RELU(float)
+FASTMLP_OUTER_RELU(double)
 FASTMLP_ELEMENTWISE(float)
 FASTMLP_ELEMENTWISE(double)
 

@@ -13,7 +13,7 @@ the mask of its derivative, and column sums added row after row.
 import numpy as np
 import pytest
 
-from fastmlp._core._kernels import column_sums_of, matmul, relu_delta, relu_layer
+from fastmlp._core._kernels import column_sums_of, matmul, relu_delta, relu_layer, relu_outer
 
 EPS = {np.float32: np.finfo(np.float32).eps, np.float64: np.finfo(np.float64).eps}
 
@@ -110,6 +110,12 @@ def test_relu_loops_match_numpy_bit_for_bit(dtype, rows, n):
     expected = np.where(z.ravel() != 0, delta, 0)
     relu_delta(delta, z.ravel())
     np.testing.assert_array_equal(delta, expected)
+
+    # the delta before a one-unit layer: outer product and mask in one pass
+    x, w = rng.randn(rows).astype(dtype), rng.randn(n).astype(dtype)
+    out = np.full((rows, n), np.nan, dtype)
+    relu_outer(x, w, z, out)
+    np.testing.assert_array_equal(out, np.where(z != 0, np.outer(x, w), 0))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])

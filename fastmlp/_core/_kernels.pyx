@@ -7,6 +7,8 @@ from ._kernels cimport (
     activation_backward,
     bias_activation,
     column_sums,
+    fastmlp_outer_relu_double,
+    fastmlp_outer_relu_float,
     gemm,
     omp_get_max_threads,
 )
@@ -64,3 +66,17 @@ def column_sums_of(const floating[:, ::1] x, floating[::1] out):
         raise ValueError("shapes do not match")
     if x.shape[1] > 0:
         column_sums(&x[0, 0], 0, x.shape[0], x.shape[1], &out[0])
+
+
+def relu_outer(const floating[::1] x, const floating[::1] y, const floating[:, ::1] a,
+               floating[:, ::1] out):
+    """out = where(a != 0, outer(x, y), 0) by the core's fused loop (for tests)."""
+    if a.shape[0] != x.shape[0] or a.shape[1] != y.shape[0] or \
+            out.shape[0] != a.shape[0] or out.shape[1] != a.shape[1]:
+        raise ValueError("shapes do not match")
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        return
+    if floating is float:
+        fastmlp_outer_relu_float(&x[0], &y[0], &a[0, 0], a.shape[0], a.shape[1], &out[0, 0])
+    else:
+        fastmlp_outer_relu_double(&x[0], &y[0], &a[0, 0], a.shape[0], a.shape[1], &out[0, 0])

@@ -21,9 +21,12 @@ import numpy as np
 cnp.import_array()
 
 from ._kernels cimport (
+    RELU,
     activation_backward,
     bias_activation,
     column_sums,
+    fastmlp_outer_relu_double,
+    fastmlp_outer_relu_float,
     gemm,
     sample_loss,
     sum_of_squares,
@@ -343,6 +346,17 @@ cdef void delta_tile(
 ) noexcept nogil:
     """delta[l] = (delta[l+1] @ W[l].T) * f'(A[l]) on rows r0..r1 (chain rule)."""
     cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1]
+    if n_out == 1 and net.hidden == RELU:
+        # an outer product through relu's mask, in one pass
+        if floating is float:
+            fastmlp_outer_relu_float(delta + r0, params + net.coef_off[l],
+                                     acts + net.act_off[l] + r0 * n_in, r1 - r0, n_in,
+                                     delta_prev + r0 * n_in)
+        else:
+            fastmlp_outer_relu_double(delta + r0, params + net.coef_off[l],
+                                      acts + net.act_off[l] + r0 * n_in, r1 - r0, n_in,
+                                      delta_prev + r0 * n_in)
+        return
     gemm(False, True, <int> (r1 - r0), <int> n_in, <int> n_out,
          1, delta + r0 * n_out, <int> n_out, params + net.coef_off[l], <int> n_out,
          0, delta_prev + r0 * n_in, <int> n_in)
@@ -765,6 +779,7 @@ def predict_rows(Layout layout, X, params):
             finite = rows_forward(&net, <const double*> p.data, <const double*> x.data,
                                   shape[0], <double*> out.data)
     return out if finite else None
+
 
 
 
