@@ -18,6 +18,18 @@
 #define FASTMLP_CLONES
 #endif
 
+/* Ask for the cache lines of `bytes` bytes at p ahead of their use: rows gathered
+ * from a large X in random order come from far caches one by one otherwise. */
+static inline void fastmlp_prefetch(const void* p, size_t bytes)
+{
+#if defined(__GNUC__)
+    for (size_t off = 0; off < bytes; off += 64)
+        __builtin_prefetch((const char*) p + off);
+#else
+    (void) p; (void) bytes;
+#endif
+}
+
 #define FASTMLP_ELEMENTWISE(T)                                                        \
     /* z <- relu(z + b) over a row-major (rows, n) block; b has length n. A NaN      \
      * stays NaN (not (v <= 0)), as np.maximum keeps it. */                          \

@@ -36,6 +36,7 @@ cdef extern from "fastmlp_elementwise.h":
     void fastmlp_outer_double(const double* x, Py_ssize_t sx, const double* y,
                               Py_ssize_t sy, Py_ssize_t m, Py_ssize_t n, double* c,
                               Py_ssize_t ldc) noexcept nogil
+    void fastmlp_prefetch(const void* p, size_t bytes) noexcept nogil
     void fastmlp_outer_relu_float(const float* x, const float* y, const float* a,
                                   Py_ssize_t m, Py_ssize_t n, float* c) noexcept nogil
     void fastmlp_outer_relu_double(const double* x, const double* y, const double* a,

@@ -27,6 +27,7 @@ from ._kernels cimport (
     column_sums,
     fastmlp_outer_relu_double,
     fastmlp_outer_relu_float,
+    fastmlp_prefetch,
     gemm,
     sample_loss,
     sum_of_squares,
@@ -51,6 +52,7 @@ cdef enum:
                          # whose product BLAS packs: it runs near its peak from here on
     SMALL_TILE_ROWS = 32 # fewest rows in a tile whose product BLAS does not pack
     MIN_TILE_COLS = 32   # fewest columns of a weight-gradient tile
+    GATHER_AHEAD = 8     # rows whose cache lines a gather asks for ahead of copying
 
 # Work worth a tile of its own (about 10 to 50 microseconds on one core); smaller
 # stages stay in one tile and run without opening a parallel region.
@@ -111,9 +113,14 @@ cdef void gather_rows(
     cdef const floating* x = <const floating*> X.data
     cdef Py_ssize_t r, j, i, n = X.n_cols
     cdef const floating* src
+    if idx != NULL and X.s1 == 1:
+        for r in range(r0, min(r0 + GATHER_AHEAD, r1)):
+            fastmlp_prefetch(x + idx[r] * X.s0, n * sizeof(floating))
     for r in range(r0, r1):
         i = idx[r] if idx != NULL else r
         src = x + i * X.s0
+        if idx != NULL and X.s1 == 1 and r + GATHER_AHEAD < r1:
+            fastmlp_prefetch(x + idx[r + GATHER_AHEAD] * X.s0, n * sizeof(floating))
         if X.s1 == 1:
             memcpy(out + r * n, src, n * sizeof(floating))
         else:
@@ -779,6 +786,7 @@ def predict_rows(Layout layout, X, params):
             finite = rows_forward(&net, <const double*> p.data, <const double*> x.data,
                                   shape[0], <double*> out.data)
     return out if finite else None
+
 
 
 
