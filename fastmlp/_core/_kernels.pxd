@@ -6,7 +6,9 @@
 # backpropagated error in place: delta <- delta * f'(z).
 #
 # Everything here is `inline noexcept nogil`, holds no Python object and is
-# compiled into each module that cimports it.
+# compiled into each module that cimports it, as are the C loops it calls:
+# csrc/fastmlp_elementwise.h (relu, column sums, outer products, vectorised for the
+# CPU at load time) and csrc/fastmlp_rowvec.h (one row times a matrix, AVX-512).
 
 from cython cimport floating
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
