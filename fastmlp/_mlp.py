@@ -242,19 +242,16 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             check_is_fitted(self)      # raises NotFittedError
         return self._predict(X)
 
-    def _passes_validation_unchanged(self, X):
-        """Whether validate_data(self, X, reset=False) would return X itself if X is
-        finite: a float ndarray of the fitted width, when no feature names were seen.
-        The prediction kernels check that it is finite as they read it; where it is
-        not, _forward_pass_fast calls validate_data, which raises scikit-learn's error."""
-        return (type(X) is np.ndarray and X.ndim == 2 and X.dtype.kind == "f"
+    def _validate_for_predict(self, X):
+        """validate_data(self, X, reset=False), short-cut where it would return X
+        itself if X is finite: a float ndarray of the fitted width, when no feature
+        names were seen. The prediction kernels check that X is finite as they read
+        it; where it is not, _forward_pass_fast calls validate_data, which raises
+        scikit-learn's error."""
+        if (type(X) is np.ndarray and X.ndim == 2 and X.dtype.kind == "f"
                 and X.dtype.itemsize in (4, 8) and X.shape[0] > 0
                 and X.shape[1] == self.n_features_in_
-                and "feature_names_in_" not in self.__dict__)
-
-    def _validate_for_predict(self, X):
-        """validate_data(self, X, reset=False), short-cut where X passes unchanged."""
-        if self._passes_validation_unchanged(X):
+                and "feature_names_in_" not in self.__dict__):
             return X
         return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
 

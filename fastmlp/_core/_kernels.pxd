@@ -220,6 +220,17 @@ cdef inline void column_sums(const floating* delta, Py_ssize_t r0, Py_ssize_t r1
         fastmlp_column_sums_double(delta + r0 * n, r1 - r0, n, out)
 
 
+cdef inline void outer_relu(const floating* x, const floating* y, const floating* a,
+                            Py_ssize_t m, Py_ssize_t n, floating* c) noexcept nogil:
+    """c[i, j] = x[i] y[j] where a[i, j] != 0, else 0; a and c (m, n) row-major: the
+    delta of a relu layer feeding a one-unit layer, the outer product through relu's
+    mask in one pass."""
+    if floating is float:
+        fastmlp_outer_relu_float(x, y, a, m, n, c)
+    else:
+        fastmlp_outer_relu_double(x, y, a, m, n, c)
+
+
 # ---------------------------------------------------------------------------
 # Row-major GEMM through SciPy's BLAS
 # ---------------------------------------------------------------------------

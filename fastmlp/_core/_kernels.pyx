@@ -7,10 +7,9 @@ from ._kernels cimport (
     activation_backward,
     bias_activation,
     column_sums,
-    fastmlp_outer_relu_double,
-    fastmlp_outer_relu_float,
     gemm,
     omp_get_max_threads,
+    outer_relu,
 )
 
 # The cpdef enums of _kernels.pxd (Activation, Loss) are exported from here.
@@ -74,9 +73,5 @@ def relu_outer(const floating[::1] x, const floating[::1] y, const floating[:, :
     if a.shape[0] != x.shape[0] or a.shape[1] != y.shape[0] or \
             out.shape[0] != a.shape[0] or out.shape[1] != a.shape[1]:
         raise ValueError("shapes do not match")
-    if a.shape[0] == 0 or a.shape[1] == 0:
-        return
-    if floating is float:
-        fastmlp_outer_relu_float(&x[0], &y[0], &a[0, 0], a.shape[0], a.shape[1], &out[0, 0])
-    else:
-        fastmlp_outer_relu_double(&x[0], &y[0], &a[0, 0], a.shape[0], a.shape[1], &out[0, 0])
+    if a.shape[0] > 0 and a.shape[1] > 0:
+        outer_relu(&x[0], &y[0], &a[0, 0], a.shape[0], a.shape[1], &out[0, 0])

@@ -25,10 +25,9 @@ from ._kernels cimport (
     activation_backward,
     bias_activation,
     column_sums,
-    fastmlp_outer_relu_double,
-    fastmlp_outer_relu_float,
     fastmlp_prefetch,
     gemm,
+    outer_relu,
     sample_loss,
     sum_of_squares,
 )
@@ -354,15 +353,8 @@ cdef void delta_tile(
     """delta[l] = (delta[l+1] @ W[l].T) * f'(A[l]) on rows r0..r1 (chain rule)."""
     cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1]
     if n_out == 1 and net.hidden == RELU:
-        # an outer product through relu's mask, in one pass
-        if floating is float:
-            fastmlp_outer_relu_float(delta + r0, params + net.coef_off[l],
-                                     acts + net.act_off[l] + r0 * n_in, r1 - r0, n_in,
-                                     delta_prev + r0 * n_in)
-        else:
-            fastmlp_outer_relu_double(delta + r0, params + net.coef_off[l],
-                                      acts + net.act_off[l] + r0 * n_in, r1 - r0, n_in,
-                                      delta_prev + r0 * n_in)
+        outer_relu(delta + r0, params + net.coef_off[l], acts + net.act_off[l] + r0 * n_in,
+                   r1 - r0, n_in, delta_prev + r0 * n_in)
         return
     gemm(False, True, <int> (r1 - r0), <int> n_in, <int> n_out,
          1, delta + r0 * n_out, <int> n_out, params + net.coef_off[l], <int> n_out,
@@ -489,28 +481,21 @@ cdef void sum_partials(
     floating* grads,           # OUT (n_params,)
 ) noexcept nogil:
     """grads = (sum of the tiles' partial gradients, tile after tile
-                + alpha W for the weights) / sw_sum."""
+                + alpha W for the weights) / sw_sum.
+
+    On one thread, in loops without branches, which the compiler vectorises: a
+    row-split network is small (its forward pass fits one tile, so fewer than
+    TILE_FLOPS / rows weights), and a parallel region would cost more."""
     cdef floating alpha = <floating> net.alpha, s = <floating> sw_sum
-    cdef Py_ssize_t i, t, n_coefs = net.n_coefs
-    if n_params < 1 << 14:
-        # one thread, in loops without branches, which the compiler vectorises
-        memcpy(grads, partial, n_params * sizeof(floating))
-        for t in range(1, tiles):
-            for i in range(n_params):
-                grads[i] = grads[i] + partial[t * n_params + i]
-        for i in range(n_coefs):
-            grads[i] = (grads[i] + alpha * params[i]) / s
-        for i in range(n_coefs, n_params):
-            grads[i] = grads[i] / s
-        return
-    cdef floating g
-    for i in prange(n_params, schedule="static", num_threads=net.n_threads):
-        g = partial[i]
-        for t in range(1, tiles):
-            g = g + partial[t * n_params + i]
-        if i < n_coefs:
-            g = g + alpha * params[i]
-        grads[i] = g / s
+    cdef Py_ssize_t i, t
+    memcpy(grads, partial, n_params * sizeof(floating))
+    for t in range(1, tiles):
+        for i in range(n_params):
+            grads[i] = grads[i] + partial[t * n_params + i]
+    for i in range(net.n_coefs):          # weights: the L2 term too
+        grads[i] = (grads[i] + alpha * params[i]) / s
+    for i in range(net.n_coefs, n_params):  # intercepts
+        grads[i] = grads[i] / s
 
 
 cdef double batch_loss_grad(
@@ -786,8 +771,3 @@ def predict_rows(Layout layout, X, params):
             finite = rows_forward(&net, <const double*> p.data, <const double*> x.data,
                                   shape[0], <double*> out.data)
     return out if finite else None
-
-
-
-
-
