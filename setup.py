@@ -69,7 +69,7 @@ class build_ext_beside_sources(build_ext):
 
 def extensions():
     compile_args, link_args = openmp_flags()
-    modules = ["_kernels", "_layout", "_network", "_updates", "_epoch"]
+    modules = ["_kernels", "_layout", "_team", "_network", "_updates", "_epoch"]
     return [
         Extension(
             f"fastmlp._core.{name}",

@@ -28,7 +28,7 @@ from ._functions import (
     glorot_factor,
 )
 from ._solver import fit_lbfgs, fit_stochastic
-from ._threads import blas_single_threaded, n_threads
+from ._threads import blas_single_threaded, prediction_policy
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 _PREDICT_CHUNK = 4096    # rows a prediction pushes through the network at once
@@ -292,7 +292,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             finite = kernel(ws, params, X, out, 1)
         else:
             with blas_single_threaded():
-                finite = kernel(ws, params, X, out, n_threads())
+                finite = kernel(ws, params, X, out, prediction_policy())
         if not finite:
             # NaN or infinity: scikit-learn's check raises its own error about it
             validate_data(self, X_given, accept_sparse=["csr", "csc"], reset=False)

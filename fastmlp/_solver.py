@@ -21,7 +21,7 @@ from ._core._epoch import run_epoch
 from ._core._layout import InputMatrix, Workspace
 from ._core._network import loss_grad
 from ._optimizers import make_optimizer
-from ._threads import blas_single_threaded, n_threads
+from ._threads import blas_single_threaded, fit_policy
 
 
 def batch_size_for(est, n_samples):
@@ -90,7 +90,7 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental):
     grads = np.empty_like(params)
     order = np.arange(n_train, dtype=np.intp)
     X_in = InputMatrix(X)      # checked once, read by every epoch
-    threads = n_threads()
+    policy = fit_policy()
     try:
         est.n_iter_ = 0
         with blas_single_threaded():
@@ -102,7 +102,7 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental):
                     est._random_state.shuffle(order)
                 rows = order if train_idx is None else train_idx[order]
                 loss_sum = run_epoch(ws, params, grads, optimizer, X_in, Y, sample_weight,
-                                     rows, batch_size, threads)
+                                     rows, batch_size, policy)
                 if end_of_epoch(est, loss_sum / n_train, n_train, optimizer, validation,
                                 incremental):
                     break
@@ -194,11 +194,11 @@ def fit_lbfgs(est, X, Y, sample_weight, params):
     ws = Workspace(est._layout(X.shape[0], input_block=not in_place), X.dtype)
     grads = np.empty(params.shape[0], dtype=X.dtype)
     X_in = InputMatrix(X)
-    threads = n_threads()
+    policy = fit_policy()
 
     def fun(packed):
         packed = np.ascontiguousarray(packed, dtype=X.dtype)
-        loss = loss_grad(ws, packed, grads, X_in, Y, sample_weight, threads)
+        loss = loss_grad(ws, packed, grads, X_in, Y, sample_weight, policy)
         return loss, grads.copy()
 
     iprint = 1 if est.verbose is True or est.verbose >= 1 else -1

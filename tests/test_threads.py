@@ -1,11 +1,20 @@
-"""The same fit on 1, 2 and 4 OpenMP threads gives the same bits.
+"""The same fit on any number of threads gives the same bits, and the number of
+threads follows the limits in force and what the machine has free.
 
 The shapes are chosen so the core really splits its work: batches of 256 rows
 (8 row tiles of the forward pass and of the delta products), layers of >= 128
-units (several weight-gradient tiles) and > 32768 parameters (the threshold
-above which the optimizer update runs in parallel).
+units (several weight-gradient tiles) and > 16384 parameters (several ranges of
+the optimizer's update). The teams a fit runs on are forced (`teams_of`): left to
+itself, the policy runs on one thread whenever the machine is busy, which a test
+machine often is.
 """
+import contextlib
+import os
+import subprocess
+import sys
+import textwrap
 import warnings
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -15,14 +24,18 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 import fastmlp
+import fastmlp._mlp
+import fastmlp._solver
 from fastmlp._core._kernels import max_threads
 from fastmlp._core._layout import Layout, Workspace
-from fastmlp._core._network import loss_grad, tiling
+from fastmlp._core._network import loss_grad
+from fastmlp._core._team import ThreadPolicy, tiling
 from fastmlp._functions import HIDDEN_ACTIVATIONS, LOSS_OF_OUTPUT, OUTPUT_ACTIVATIONS
+from fastmlp._threads import n_threads, usable_cpus
 
 THREADS = [1, 2, 4, 8]   # the issue asks for 1, 2, 4; the guide for 1, 2, 8
 N_SAMPLES, N_FEATURES, HIDDEN = 600, 64, (192, 128)
-PARALLEL_UPDATE_MIN = 1 << 15
+PARAM_RANGE = 16384
 
 rng = np.random.RandomState(0)
 X = rng.randn(N_SAMPLES, N_FEATURES)
@@ -32,13 +45,30 @@ Y_REG = Z[:, :2]
 X_PREDICT = np.random.RandomState(1).randn(4500, N_FEATURES)   # two chunks of rows
 
 
+@contextlib.contextmanager
+def teams_of(schedule):
+    """Fits and predictions inside run their chunks on teams of the sizes
+    `schedule` lists, cycled through. Yields the policies made."""
+    made = []
+
+    def policy():
+        made.append(ThreadPolicy(max(schedule), schedule=schedule))
+        return made[-1]
+
+    with mock.patch.object(fastmlp._solver, "fit_policy", policy), \
+            mock.patch.object(fastmlp._mlp, "prediction_policy", policy):
+        yield made
+    if max(schedule) > 1:
+        assert any(p.parallel_chunks for p in made), "no chunk ran on a team"
+
+
 def n_params(n_outputs):
     units = [N_FEATURES, *HIDDEN, n_outputs]
     return sum(a * b + b for a, b in zip(units[:-1], units[1:]))
 
 
 def test_shapes_split_the_work():
-    assert n_params(2) > PARALLEL_UPDATE_MIN and n_params(3) > PARALLEL_UPDATE_MIN
+    assert n_params(2) > PARAM_RANGE and n_params(3) > PARAM_RANGE
     assert N_SAMPLES >= 2 * 256
     layout = Layout([N_FEATURES, *HIDDEN, 3], 3, 4, 1, 1e-4, 256)
     split = tiling(layout, 256)
@@ -57,10 +87,52 @@ def test_tiles_depend_on_shapes_only():
     assert all(s == splits[0] for s in splits)
 
 
-def test_threadpool_limits_sets_the_core_thread_count():
+def test_threadpool_limits_set_the_core_thread_count():
     for k in THREADS:
         with threadpool_limits(limits=k, user_api="openmp"):
             assert max_threads() == k
+            assert n_threads() == min(k, usable_cpus())
+
+
+def run_python(code, **env):
+    """Run code in a fresh interpreter; returns its stdout."""
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                          env={**os.environ, **env}, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+@pytest.mark.parametrize("value", ["1", "3", "7"])
+def test_omp_num_threads_sets_the_core_thread_count(value):
+    # scikit-learn's convention: OMP_NUM_THREADS, when set, is taken as it is
+    out = run_python("from fastmlp._threads import n_threads; print(n_threads())",
+                     OMP_NUM_THREADS=value)
+    assert int(out) == int(value)
+
+
+def test_default_thread_count_is_the_usable_cpus():
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    proc = subprocess.run(
+        [sys.executable, "-c", "from fastmlp._threads import n_threads, usable_cpus;"
+                               "import joblib;"
+                               "print(n_threads(), usable_cpus(),"
+                               " joblib.cpu_count(only_physical_cores=True))"],
+        env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    threads, usable, joblib_count = map(int, proc.stdout.split())
+    assert threads == usable == joblib_count
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no affinity masks here")
+def test_affinity_mask_limits_the_core_thread_count():
+    mask = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(mask)})
+        assert n_threads() == 1
+        assert fastmlp._threads.fit_policy().max_threads == 1
+    finally:
+        os.sched_setaffinity(0, mask)
+    assert n_threads() == min(max_threads(), usable_cpus())
 
 
 def assert_same_bits_and_sklearns_weights(kind, params, X, y):
@@ -84,9 +156,9 @@ def assert_same_bits_and_sklearns_weights(kind, params, X, y):
 
 
 def fit_with_threads(kind, params, X, y, k):
+    """Fit with every chunk on k threads (a list: the teams of successive chunks)."""
     est = getattr(fastmlp, kind)(**params)
-    with threadpool_limits(limits=k, user_api="openmp"):
-        assert max_threads() == k
+    with teams_of(k if isinstance(k, list) else [k]):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             est.fit(X, y)
@@ -113,8 +185,7 @@ def test_predict_bit_identical_across_thread_counts(dtype):
     Xp = X_PREDICT.astype(dtype)
     outputs = []
     for k in THREADS:
-        with threadpool_limits(limits=k, user_api="openmp"):
-            assert max_threads() == k
+        with teams_of([k]):
             outputs.append((est.predict_proba(Xp), est.predict(Xp)))
     for proba, pred in outputs[1:]:
         np.testing.assert_array_equal(proba, outputs[0][0])
@@ -202,3 +273,153 @@ def test_row_split_gradient_is_the_whole_batch_gradient(weighted):
         results.append((loss_grad(ws, params, grads, Xs, Y, sw, 2), grads))
     assert results[0][0] == pytest.approx(results[1][0], rel=1e-14)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12, atol=1e-15)
+
+
+# ---------------------------------------------------------------------------
+# The thread count may change between chunks, and follows the machine's load
+# ---------------------------------------------------------------------------
+
+def weights_of(est):
+    return [a.copy() for a in est.coefs_ + est.intercepts_]
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("units", [SMALL_UNITS, [N_FEATURES, *HIDDEN, 3]],
+                         ids=["row-split", "staged"])
+def test_thread_count_changing_between_chunks_gives_the_same_bits(units, solver):
+    params = dict(hidden_layer_sizes=tuple(units[1:-1]), solver=solver, batch_size=64,
+                  max_iter=3, random_state=0, alpha=1e-3)
+    Xs = np.ascontiguousarray(X[:, :units[0]])
+    kind, y = ("MLPClassifier", Y_CLASS) if units[-1] == 3 else ("MLPRegressor", Z[:, 0])
+    one = fit_with_threads(kind, params, Xs, y, 1)
+    changing = fit_with_threads(kind, params, Xs, y, [2, 1, 3, 1, 1, 4, 2, 8])
+    for a, b in zip(weights_of(one), weights_of(changing)):
+        np.testing.assert_array_equal(a, b)
+    assert one.loss_curve_ == changing.loss_curve_
+
+
+@pytest.fixture
+def busy_processes():
+    """As many processes spinning on the CPU as this process may use."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+             for _ in range(usable_cpus())]
+    yield procs
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+@pytest.mark.parametrize("units", [SMALL_UNITS, [N_FEATURES, *HIDDEN, 3]],
+                         ids=["row-split", "staged"])
+def test_fit_beside_busy_processes_gives_the_same_bits(units, busy_processes):
+    params = dict(hidden_layer_sizes=tuple(units[1:-1]), batch_size=64, max_iter=3,
+                  random_state=0)
+    Xs = np.ascontiguousarray(X[:, :units[0]])
+    kind, y = ("MLPClassifier", Y_CLASS) if units[-1] == 3 else ("MLPRegressor", Z[:, 0])
+    busy = getattr(fastmlp, kind)(**params)     # the policy's own choices
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        busy.fit(Xs, y)
+    for p in busy_processes:
+        p.kill()
+        p.wait()
+    idle = fit_with_threads(kind, params, Xs, y, 1)
+    for a, b in zip(weights_of(idle), weights_of(busy)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(idle.predict(Xs), busy.predict(Xs))
+
+
+class TestPolicy:
+    """ThreadPolicy's decisions, fed chunks it did not run (`observe`)."""
+
+    def test_a_team_only_where_cpus_are_idle(self):
+        assert ThreadPolicy(4, idle_cpus=lambda: 8).next_threads() == 4
+        assert ThreadPolicy(4, idle_cpus=lambda: 2).next_threads() == 3
+        assert ThreadPolicy(4, idle_cpus=lambda: 0).next_threads() == 1
+        assert ThreadPolicy(1, idle_cpus=lambda: 8).next_threads() == 1
+
+    def test_contended_team_backs_off_to_one_thread(self):
+        policy = ThreadPolicy(2, idle_cpus=lambda: 1)
+        waits = []
+        for _ in range(4):
+            assert policy.next_threads() == 2
+            policy.observe(2, 1_000_000, [200_000, 0])    # waited 10% of the time
+            chunks = 0
+            while policy.next_threads() == 1:
+                policy.observe(1, 1_000_000, [0])
+                chunks += 1
+            waits.append(chunks)
+        assert waits == [4, 8, 16, 32]          # the wait doubles after each try
+        assert policy.contended_chunks == 4
+        policy.observe(2, 1_000_000, [10_000, 20_000])    # 1.5%: uncontended
+        assert policy.next_threads() == 2
+        policy.observe(2, 1_000_000, [0, 200_000])
+        n = 0
+        while policy.next_threads() == 1:
+            policy.observe(1, 1_000_000, [0])
+            n += 1
+        assert n == 4                           # started over
+
+    def test_no_team_while_every_cpu_is_busy(self):
+        idle = [0]
+        policy = ThreadPolicy(2, idle_cpus=lambda: idle[0])
+        for _ in range(50):
+            assert policy.next_threads() == 1
+            policy.observe(1, 1_000_000, [0])
+        idle[0] = 1
+        for _ in range(5):                      # within one backoff it tries again
+            policy.observe(1, 1_000_000, [0])
+        assert policy.next_threads() == 2
+
+    def test_unknown_delays_keep_the_team(self):
+        policy = ThreadPolicy(2, idle_cpus=lambda: 1)
+        assert policy.next_threads() == 2
+        policy.observe(2, 1_000_000, [-1, -1])
+        assert policy.next_threads() == 2
+
+    def test_limit(self):
+        policy = ThreadPolicy(8, idle_cpus=lambda: 8)
+        assert policy.next_threads() == 8
+        policy.limit(3)
+        assert policy.max_threads == 3 and policy.next_threads() == 3
+
+    def test_schedule(self):
+        policy = ThreadPolicy(4, schedule=[1, 4])
+        seen = []
+        for _ in range(4):
+            seen.append(policy.next_threads())
+            policy.observe(seen[-1], 1_000_000, [10**6] * seen[-1])
+        assert seen == [1, 4, 1, 4]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="run-queue delays: Linux")
+def test_team_on_one_cpu_is_seen_contended():
+    """Two threads sharing one CPU (the process pinned to it) wait for each other:
+    the operating system's run-queue delays show it, and the policy goes on with
+    one thread, with the same bits."""
+    out = run_python(f"""
+        import os
+        os.sched_setaffinity(0, {{min(os.sched_getaffinity(0))}})
+        import numpy as np
+        from fastmlp._core._epoch import run_epoch
+        from fastmlp._core._layout import Layout, Workspace
+        from fastmlp._core._team import ThreadPolicy
+        from fastmlp._optimizers import Adam
+        rng = np.random.RandomState(0)
+        layout = Layout([{N_FEATURES}, 192, 128, 3], 3, 4, 1, 1e-4, 256)
+        X = rng.randn(4096, {N_FEATURES})
+        Y = np.eye(3)[rng.randint(0, 3, 4096)]
+        order = np.arange(4096, dtype=np.intp)
+        results = []
+        for policy in (ThreadPolicy(2, idle_cpus=lambda: 1), ThreadPolicy(1)):
+            params = 0.1 * np.random.RandomState(1).randn(layout.n_params)
+            opt = Adam(layout.n_params, np.float64)
+            loss = run_epoch(Workspace(layout, np.float64), params, np.empty_like(params),
+                             opt, X, Y, None, order, 256, policy)
+            results.append((loss, params))
+            print(policy.parallel_chunks, policy.contended_chunks, policy.chunks)
+        assert results[0][0] == results[1][0]
+        assert np.array_equal(results[0][1], results[1][1])
+        """)
+    (parallel, contended, chunks), _ = [map(int, line.split()) for line in out.splitlines()]
+    assert parallel >= 1 and contended == parallel and chunks > parallel

@@ -24,7 +24,6 @@ cdef struct Net:
     int loss                     # Loss
     double alpha                 # L2 penalty
     bint input_block             # the work buffers hold gathered input rows (layer 0)
-    int n_threads
 
 
 cdef struct Input:

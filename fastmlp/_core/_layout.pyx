@@ -71,7 +71,6 @@ cdef class Layout:
         self.net.loss = loss
         self.net.alpha = alpha
         self.net.input_block = input_block
-        self.net.n_threads = 1
 
     @property
     def capacity(self):

@@ -1,18 +1,19 @@
-"""The network: forward pass, loss, output delta and backward pass of one batch.
+"""The network: forward pass, loss, output delta and backward pass of a batch, as
+the stages a team of threads works through (the team and its policy: _team.pyx).
 
 Parameters live in one flat buffer packed as scikit-learn packs them for lbfgs:
 every W[i].ravel() in layer order, then every intercept b[i].
 
-Determinism: work is split into tiles whose number depends only on the shapes,
-never on the thread count, and every tile is computed by one BLAS call on one
-thread, so the same fit gives the same bits on 1, 2 or 8 threads. There is no
-reduction across threads: sums over the batch happen inside one tile's GEMM or
-in a sequential loop.
+Determinism: a stage is split into tiles whose number depends only on the shapes
+(_team.pyx), never on the thread count, and every tile is computed by one BLAS
+call or loop on one thread, so the same fit gives the same bits on 1, 2 or 8
+threads, whichever thread takes which tile. There is no reduction across
+threads: sums over the batch happen inside one tile's GEMM or in a sequential
+loop.
 """
 cimport numpy as cnp
 from cpython.object cimport PyObject
 from cython cimport floating
-from cython.parallel cimport prange
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
@@ -32,7 +33,6 @@ from ._kernels cimport (
     sum_of_squares,
 )
 from ._layout cimport (
-    MAX_TILES,
     ROW_SPLIT_TILES,
     Input,
     InputMatrix,
@@ -42,50 +42,27 @@ from ._layout cimport (
     check_targets,
     check_x,
 )
+from ._team cimport (
+    PARAM_RANGE,
+    ThreadPolicy,
+    Tiling,
+    backward_tiling,
+    barrier,
+    batch_flops,
+    claim,
+    fastmlp_team,
+    forward_tiles,
+    param_ranges,
+    row_split,
+    tile_start,
+)
+from ._updates cimport Step, update_range
 
 from ._layout import as_input
 
 
 cdef enum:
-    MIN_TILE_ROWS = 96   # fewest rows (of X, or of W for a weight gradient) in a tile
-                         # whose product BLAS packs: it runs near its peak from here on
-    SMALL_TILE_ROWS = 32 # fewest rows in a tile whose product BLAS does not pack
-    MIN_TILE_COLS = 32   # fewest columns of a weight-gradient tile
     GATHER_AHEAD = 8     # rows whose cache lines a gather asks for ahead of copying
-
-# Work worth a tile of its own (about 10 to 50 microseconds on one core); smaller
-# stages stay in one tile and run without opening a parallel region.
-cdef double TILE_FLOPS = 4e5
-
-# OpenBLAS multiplies a product of up to about this many multiply-adds (m n k)
-# straight from its operands, without packing them into blocks first. Tiles of such
-# products can be short: no packing cost is repeated per tile.
-cdef double SMALL_PRODUCT = 1e6
-
-
-cdef inline Py_ssize_t min_rows(double k_times_n) noexcept nogil:
-    """Fewest rows of a tile whose products have inner size x output width up to
-    k_times_n: short tiles when BLAS multiplies them unpacked, else MIN_TILE_ROWS."""
-    return SMALL_TILE_ROWS if MIN_TILE_ROWS * k_times_n <= SMALL_PRODUCT else MIN_TILE_ROWS
-
-
-cdef inline Py_ssize_t n_tiles(Py_ssize_t n, double item_flops, Py_ssize_t fewest,
-                               Py_ssize_t most=MAX_TILES) noexcept nogil:
-    """How many tiles of at least `fewest` items to split n items of `item_flops`
-    each into, `most` at most: a function of the shapes alone, never of the thread
-    count. A power of two, so that tiles share out evenly over 2, 4 or 8 threads."""
-    cdef Py_ssize_t t = n // fewest, tiles = 1
-    cdef double by_work = n * item_flops / TILE_FLOPS
-    if by_work < t:
-        t = <Py_ssize_t> by_work
-    while tiles * 2 <= t and tiles * 2 <= most:
-        tiles *= 2
-    return tiles
-
-
-cdef inline Py_ssize_t tile_start(Py_ssize_t n, Py_ssize_t tiles, Py_ssize_t t) noexcept nogil:
-    """First row of tile t of `tiles` balanced tiles over n rows."""
-    return (t * n) // tiles
 
 
 # ---------------------------------------------------------------------------
@@ -207,52 +184,6 @@ cdef void forward_tile(
                      deltas + net.act_off[L] - net.act_off[1], row_loss)
 
 
-cdef double weights_per_row(const Net* net, double* widest) noexcept nogil:
-    """The multiply-adds of one row's forward pass (all weights, units[l] x
-    units[l+1] summed over the layers); sets widest to the largest layer's."""
-    cdef double total = 0, size
-    cdef Py_ssize_t l
-    widest[0] = 0
-    for l in range(net.n_layers):
-        size = <double> net.units[l] * net.units[l + 1]
-        total += size
-        widest[0] = max(widest[0], size)
-    return total
-
-
-cdef Py_ssize_t forward_tiles(const Net* net, Py_ssize_t rows) noexcept nogil:
-    """Row tiles of the forward pass: a tile goes through every layer."""
-    cdef double widest
-    cdef double weights = weights_per_row(net, &widest)
-    return n_tiles(rows, 2.0 * weights, min_rows(widest))
-
-
-cdef void forward(
-    const Net* net,
-    const floating* params,
-    const Input* X,
-    const floating* y, const floating* sw, const Py_ssize_t* idx,
-    Py_ssize_t rows,
-    floating* acts,
-    floating* deltas,
-    double* row_loss,
-    char* nonfinite,
-) noexcept nogil:
-    """Forward pass of `rows` rows (<= capacity), in parallel row tiles.
-
-    With y, also each row's weighted loss and the output delta. With nonfinite
-    (MAX_TILES entries), also whether each tile's input rows hold NaN or infinity."""
-    cdef Py_ssize_t t, tiles = forward_tiles(net, rows)
-    if tiles == 1:
-        forward_tile(net, params, X, y, sw, idx, 0, rows, acts, deltas, row_loss,
-                     nonfinite)
-        return
-    for t in prange(tiles, schedule="static", num_threads=net.n_threads):
-        forward_tile(net, params, X, y, sw, idx,
-                     tile_start(rows, tiles, t), tile_start(rows, tiles, t + 1),
-                     acts, deltas, row_loss, nonfinite + t if nonfinite != NULL else NULL)
-
-
 cdef extern from "fastmlp_finite.h":
     bint all_finite_double "fastmlp_all_finite_double" (const double* x, Py_ssize_t n) noexcept nogil
     bint all_finite_float "fastmlp_all_finite_float" (const float* x, Py_ssize_t n) noexcept nogil
@@ -266,12 +197,6 @@ cdef inline bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
         return all_finite_double(x, n)
 
 
-cdef bint any_set(const char* flags, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(n):
-        if flags[i]:
-            return True
-    return False
 
 
 # ---------------------------------------------------------------------------
@@ -363,27 +288,6 @@ cdef void delta_tile(
                         (r1 - r0) * n_in, net.hidden)
 
 
-cdef struct Tiling:
-    # How the backward pass of one layer is split into independent tasks
-    Py_ssize_t f_tiles, c_tiles   # weight gradient: f_tiles x c_tiles blocks of dW
-    Py_ssize_t r_tiles            # the previous layer's delta: tiles of batch rows
-    Py_ssize_t tasks              # all of them, and one more for the intercepts
-
-
-cdef Tiling backward_tiling(const Net* net, Py_ssize_t l, Py_ssize_t rows) noexcept nogil:
-    """Layer l's tiles. The weight gradient is split by rows of W (its input
-    features); a layer with too few of them is split by W's columns instead."""
-    cdef Tiling t
-    cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1]
-    t.f_tiles = n_tiles(n_in, 2.0 * rows * n_out, min_rows(<double> rows * n_out))
-    t.c_tiles = 1
-    if t.f_tiles == 1:
-        t.c_tiles = n_tiles(n_out, 2.0 * rows * n_in, MIN_TILE_COLS)
-    t.r_tiles = n_tiles(rows, 2.0 * n_in * n_out, min_rows(<double> n_in * n_out)) if l > 0 else 0
-    t.tasks = t.f_tiles * t.c_tiles + t.r_tiles + 1
-    return t
-
-
 cdef void backward_task(
     const Net* net, Py_ssize_t l, Py_ssize_t task, const Tiling* t,
     const floating* params, const Input* X, const Py_ssize_t* idx,
@@ -414,43 +318,6 @@ cdef void backward_task(
         bias_grad(net, l, rows, delta, sw_sum, grads)
 
 
-cdef void backward(
-    const Net* net, const floating* params, const Input* X, const Py_ssize_t* idx,
-    const floating* acts, floating* deltas, Py_ssize_t rows, double sw_sum,
-    floating* grads,           # OUT (n_params,)
-) noexcept nogil:
-    """Backpropagation, last layer first. The tasks of one layer are independent
-    and write disjoint outputs, so any schedule gives the same bits."""
-    cdef Py_ssize_t l, task
-    cdef Tiling t
-    for l in range(net.n_layers - 1, -1, -1):
-        t = backward_tiling(net, l, rows)
-        if 2.0 * rows * net.units[l] * net.units[l + 1] * (2 if l > 0 else 1) < 2 * TILE_FLOPS:
-            for task in range(t.tasks):
-                backward_task(net, l, task, &t, params, X, idx, acts, deltas, rows,
-                              sw_sum, grads)
-            continue
-        for task in prange(t.tasks, schedule="dynamic", num_threads=net.n_threads):
-            backward_task(net, l, task, &t, params, X, idx, acts, deltas, rows,
-                          sw_sum, grads)
-
-
-cdef Py_ssize_t row_split(const Net* net, Py_ssize_t rows) noexcept nogil:
-    """Row tiles that each take their rows through the forward and the backward
-    pass on one thread, leaving a partial gradient, or 1 for none. For the
-    smallest networks: products BLAS multiplies unpacked, and a forward pass too
-    small to split on its own. Two tiles at most: each halves the inner size of
-    the weight-gradient products, and their calls' fixed costs add up. (Measured
-    on 2 cores: 20-64-1 with 200 rows ~10-25% faster; 50-128-64-1, whose stages
-    split on their own, slower.) A function of the shapes alone."""
-    cdef double widest
-    cdef double weights = weights_per_row(net, &widest)
-    if min_rows(widest) != SMALL_TILE_ROWS or forward_tiles(net, rows) > 1:
-        return 1
-    # 2 flops per weight each for the forward pass, dW and the delta
-    return n_tiles(rows, 6.0 * weights, SMALL_TILE_ROWS, ROW_SPLIT_TILES)
-
-
 cdef void backward_rows(
     const Net* net, const floating* params, const Input* X, const Py_ssize_t* idx,
     const floating* acts, floating* deltas, Py_ssize_t r0, Py_ssize_t r1,
@@ -475,77 +342,225 @@ cdef void backward_rows(
                        deltas + net.act_off[l] - net.act_off[1])
 
 
+# ---------------------------------------------------------------------------
+# A batch as the stages of a team: each thread claims tasks of a stage until
+# none is left, then waits at the barrier for the others
+# ---------------------------------------------------------------------------
+
 cdef void sum_partials(
     const Net* net, const floating* params, const floating* partial,
-    Py_ssize_t tiles, Py_ssize_t n_params, double sw_sum,
-    floating* grads,           # OUT (n_params,)
+    Py_ssize_t tiles, Py_ssize_t n_params, double sw_sum, Py_ssize_t start,
+    Py_ssize_t stop,
+    floating* grads,           # OUT grads[start:stop]
 ) noexcept nogil:
     """grads = (sum of the tiles' partial gradients, tile after tile
-                + alpha W for the weights) / sw_sum.
+                + alpha W for the weights) / sw_sum, on params[start:stop].
 
-    On one thread, in loops without branches, which the compiler vectorises: a
-    row-split network is small (its forward pass fits one tile, so fewer than
-    TILE_FLOPS / rows weights), and a parallel region would cost more."""
+    Loops without branches, which the compiler vectorises."""
     cdef floating alpha = <floating> net.alpha, s = <floating> sw_sum
-    cdef Py_ssize_t i, t
-    memcpy(grads, partial, n_params * sizeof(floating))
+    cdef Py_ssize_t i, t, mid = min(max(start, net.n_coefs), stop)
+    memcpy(grads + start, partial + start, (stop - start) * sizeof(floating))
     for t in range(1, tiles):
-        for i in range(n_params):
+        for i in range(start, stop):
             grads[i] = grads[i] + partial[t * n_params + i]
-    for i in range(net.n_coefs):          # weights: the L2 term too
+    for i in range(start, mid):          # weights: the L2 term too
         grads[i] = (grads[i] + alpha * params[i]) / s
-    for i in range(net.n_coefs, n_params):  # intercepts
+    for i in range(mid, stop):           # intercepts
         grads[i] = grads[i] / s
 
 
-cdef double batch_loss_grad(
-    const Net* net,
-    const floating* params,
-    floating* grads,
-    const Input* X,
-    const floating* y,
-    const floating* sw,
-    const Py_ssize_t* idx,
-    Py_ssize_t rows,
-    floating* acts,
-    floating* deltas,
-    double* row_loss,
-    floating* partial,
-) noexcept nogil:
-    """Loss of one batch and its gradient with respect to every parameter.
+cdef double weights_squared(const Net* net, const floating* params) noexcept nogil:
+    """||W||^2 layer by layer, as scikit-learn sums it."""
+    cdef double l2 = 0.0
+    cdef Py_ssize_t i
+    for i in range(net.n_layers):
+        l2 += sum_of_squares(params + net.coef_off[i], <int> (net.units[i] * net.units[i + 1]))
+    return l2
 
-    loss = sum_i sw_i loss_i / sw_sum + 0.5 alpha ||W||^2 / sw_sum, where sw_sum
-    is the batch's size or the sum of its sample weights, as scikit-learn.
+
+cdef double batch_weight(const floating* sw, const Py_ssize_t* idx,
+                         Py_ssize_t rows) noexcept nogil:
+    """The batch's size, or the sum of its sample weights, row after row."""
+    cdef double total = 0.0
+    cdef Py_ssize_t r
+    if sw == NULL:
+        return rows
+    for r in range(rows):
+        total += sw[idx[r] if idx != NULL else r]
+    return total
+
+
+cdef void batch_loss(Work* w, Py_ssize_t rows, double sw_sum) noexcept nogil:
+    """w.loss = (sum_i sw_i loss_i + 0.5 alpha ||W||^2) / sw_sum, from the rows'
+    weighted losses and w.l2, as scikit-learn: the penalty divided by the batch's
+    size (or weight)."""
+    cdef double total = 0.0
+    cdef Py_ssize_t r
+    for r in range(rows):
+        total += w.row_loss[r]
+    w.loss = total / sw_sum + 0.5 * w.net.alpha * w.l2 / sw_sum
+
+
+cdef void params_pass(Work* w, Py_ssize_t task, long t, Py_ssize_t split,
+                      double sw_sum, floating* kind) noexcept nogil:
+    """Task `task` of the pass over the parameters after the backward pass: a
+    row-split batch's partial gradients summed and scaled there, then the
+    optimizer's update (without w.step: the gradient alone)."""
+    cdef Py_ssize_t n_params = w.n_params
+    cdef Py_ssize_t start = task * PARAM_RANGE, stop = min(n_params, start + PARAM_RANGE)
+    cdef floating* params = <floating*> w.params
+    cdef floating* grads = <floating*> w.grads
+    if split > 1:
+        sum_partials(w.net, params, <floating*> w.partial, split, n_params, sw_sum,
+                     start, stop, grads)
+    if w.step != NULL:
+        update_range(w.step, t, params, grads, start, stop)
+
+
+cdef extern from "Python.h":
+    # declared without `except`: a raised KeyboardInterrupt stays pending, to be
+    # raised once the team has finished (ThreadPolicy.run)
+    int check_signals "PyErr_CheckSignals" () nogil
+
+
+# A batch of more than this much work (~5-50 ms on one core) looks for Ctrl-C
+# between its tasks, not only after it.
+cdef double LONG_BATCH_FLOPS = 2e8
+
+
+cdef bint long_batch(const Net* net, Py_ssize_t rows) noexcept nogil:
+    return batch_flops(net, rows) > LONG_BATCH_FLOPS
+
+
+cdef inline bint stopping(Work* w, int tid) noexcept nogil:
+    """Whether the batch is being abandoned: the calling thread (tid 0, which
+    holds Python's main thread) takes the GIL between two tasks of a long batch to
+    look for Ctrl-C. The others see it after the next barrier, or before their next
+    task."""
+    if tid == 0 and w.watch and not w.stop:
+        with gil:
+            w.stop = check_signals() != 0
+    return w.stop
+
+
+cdef double train_batch(Work* w, fastmlp_team* team, int tid, const Py_ssize_t* idx,
+                        Py_ssize_t rows, long t, floating* kind) noexcept nogil:
+    """One batch's loss, gradient and (with w.step) update, by the calling thread
+    together with the rest of its team. Returns the batch's loss.
 
     A small network with room for partial gradients (dense X) trains row-split:
-    each row tile goes forward and backward on one thread, and the tiles' partial
-    gradients are summed in tile order. Otherwise each stage is split on its own."""
-    cdef double sw_sum = 0.0, loss = 0.0, l2 = 0.0
-    cdef Py_ssize_t r, i, t, tiles = 1
-    cdef Py_ssize_t n_params = net.bias_off[net.n_layers - 1] + net.units[net.n_layers]
-    if partial != NULL and X.indices == NULL:
-        tiles = row_split(net, rows)
-    if tiles > 1:
-        for t in prange(tiles, schedule="static", num_threads=net.n_threads):
-            forward_tile(net, params, X, y, sw, idx, tile_start(rows, tiles, t),
-                         tile_start(rows, tiles, t + 1), acts, deltas, row_loss, NULL)
-            backward_rows(net, params, X, idx, acts, deltas, tile_start(rows, tiles, t),
-                          tile_start(rows, tiles, t + 1), partial + t * n_params)
+    each row tile goes forward and backward in one task, and the pass over the
+    parameters sums the tiles' partial gradients in tile order. Otherwise the
+    forward pass is one stage of row tiles and each layer's backward pass one of
+    its own (weight-gradient blocks, delta tiles and the intercepts). The L2 term
+    is a task of the first stage (before any update), the loss one of the next."""
+    cdef const Net* net = w.net
+    cdef const floating* params = <floating*> w.params
+    cdef floating* grads = <floating*> w.grads
+    cdef floating* acts = <floating*> w.acts
+    cdef floating* deltas = <floating*> w.deltas
+    cdef const floating* y = <floating*> w.y
+    cdef const floating* sw = <floating*> w.sw
+    cdef double sw_sum = batch_weight(sw, idx, rows)
+    cdef Py_ssize_t task, tiles, l, r0, r1, ranges = param_ranges(w.n_params), L = net.n_layers
+    cdef Py_ssize_t split = row_split(net, rows) if w.partial != NULL and w.X.indices == NULL else 1
+    cdef Tiling tl
+    tiles = split if split > 1 else forward_tiles(net, rows)
+    while not stopping(w, tid):        # the forward pass (row-split: and backward)
+        task = claim(team)
+        if task > tiles:
+            break
+        if task == tiles:
+            w.l2 = weights_squared(net, params)
+            continue
+        r0, r1 = tile_start(rows, tiles, task), tile_start(rows, tiles, task + 1)
+        forward_tile(net, params, w.X, y, sw, idx, r0, r1, acts, deltas, w.row_loss, NULL)
+        if split > 1:
+            backward_rows(net, params, w.X, idx, acts, deltas, r0, r1,
+                          <floating*> w.partial + task * w.n_params)
+    barrier(team)
+    for l in range(L - 1 if split == 1 else -1, -1, -1):   # backpropagation
+        tl = backward_tiling(net, l, rows)
+        while not stopping(w, tid):
+            task = claim(team)
+            if task > tl.tasks or (task == tl.tasks and l < L - 1):
+                break
+            if task == tl.tasks:
+                batch_loss(w, rows, sw_sum)
+            else:
+                backward_task(net, l, task, &tl, params, w.X, idx, acts, deltas, rows,
+                              sw_sum, grads)
+        barrier(team)
+    if w.stop or (split == 1 and w.step == NULL):
+        return w.loss                  # abandoned; or the gradient is complete
+    while True:                        # the pass over the parameters
+        task = claim(team)
+        if task > ranges or (task == ranges and split == 1):
+            break
+        if task == ranges:
+            batch_loss(w, rows, sw_sum)
+        else:
+            params_pass(w, task, t, split, sw_sum, kind)
+    barrier(team)
+    return w.loss
+
+
+cdef void train_batches(Work* w, fastmlp_team* team, int tid, floating* kind) noexcept nogil:
+    """Batches w.first..w.last of the rows w.order (or of X's rows in order)."""
+    cdef Py_ssize_t b, start, rows
+    cdef double loss
+    for b in range(w.first, w.last):
+        start = b * w.batch_size
+        rows = min(w.batch_size, w.n_rows - start)
+        loss = train_batch(w, team, tid, w.order + start if w.order != NULL else NULL,
+                           rows, w.t + b + 1, kind)
+        if w.stop:
+            return
+        if tid == 0:
+            w.loss_sum += loss * rows
+            w.done = b + 1
+
+
+cdef void train_job(void* work, fastmlp_team* team, int tid) noexcept nogil:
+    """The team's job of training batches (fastmlp_team_job)."""
+    cdef Work* w = <Work*> work
+    if w.single:
+        train_batches(w, team, tid, <float*> NULL)
     else:
-        forward(net, params, X, y, sw, idx, rows, acts, deltas, row_loss, NULL)
-    for r in range(rows):
-        loss += row_loss[r]
-        if sw != NULL:
-            sw_sum += sw[idx[r] if idx != NULL else r]
-    if sw == NULL:
-        sw_sum = rows
-    for i in range(net.n_layers):     # ||W||^2 layer by layer, as scikit-learn sums it
-        l2 += sum_of_squares(params + net.coef_off[i], <int> (net.units[i] * net.units[i + 1]))
-    if tiles > 1:
-        sum_partials(net, params, partial, tiles, n_params, sw_sum, grads)
+        train_batches(w, team, tid, <double*> NULL)
+
+
+cdef void predict_rows_of(Work* w, fastmlp_team* team, int tid, floating* kind) noexcept nogil:
+    """Rows w.first..w.last of X through the network into w.out, in row tiles; each
+    tile's rows checked for NaN and infinity as they are read (w.finite)."""
+    cdef const Net* net = w.net
+    cdef Py_ssize_t rows = w.last - w.first, task, r0, r1, n_out = net.units[net.n_layers]
+    cdef Py_ssize_t tiles = forward_tiles(net, rows)
+    cdef Input block = row_block(w.X, w.first, rows, sizeof(floating))
+    cdef floating* acts = <floating*> w.acts
+    cdef floating* out = <floating*> w.out + w.first * n_out
+    cdef char nonfinite
+    while True:
+        task = claim(team)
+        if task >= tiles:
+            break
+        r0, r1 = tile_start(rows, tiles, task), tile_start(rows, tiles, task + 1)
+        forward_tile(net, <floating*> w.params, &block, NULL, NULL, NULL, r0, r1, acts,
+                     NULL, NULL, &nonfinite if block.indices == NULL else NULL)
+        if block.indices == NULL and nonfinite:
+            w.finite = False
+        else:
+            memcpy(out + r0 * n_out, acts + net.act_off[net.n_layers] + r0 * n_out,
+                   (r1 - r0) * n_out * sizeof(floating))
+
+
+cdef void predict_job(void* work, fastmlp_team* team, int tid) noexcept nogil:
+    """The team's job of a prediction chunk (fastmlp_team_job)."""
+    cdef Work* w = <Work*> work
+    if w.single:
+        predict_rows_of(w, team, tid, <float*> NULL)
     else:
-        backward(net, params, X, idx, acts, deltas, rows, sw_sum, grads)
-    return loss / sw_sum + 0.5 * net.alpha * l2 / sw_sum
+        predict_rows_of(w, team, tid, <double*> NULL)
 
 
 # ---------------------------------------------------------------------------
@@ -564,24 +579,6 @@ cdef inline Input row_block(const Input* X, Py_ssize_t start, Py_ssize_t rows,
     return block
 
 
-def tiling(Layout layout, Py_ssize_t rows):
-    """How a batch of `rows` rows is split: the forward pass's row tiles, each
-    layer's backward tiles as (feature tiles, column tiles, row tiles) of its
-    weight gradient and delta, and the row tiles of a row-split batch (which
-    replace the others when > 1). A function of the shapes alone (for the tests)."""
-    cdef Net net = layout.net
-    cdef Py_ssize_t l
-    cdef Tiling t
-    if not 1 <= rows <= net.capacity:
-        raise ValueError(f"rows {rows} outside [1, {net.capacity}]")
-    backward = []
-    for l in range(net.n_layers):
-        t = backward_tiling(&net, l, rows)
-        backward.append((t.f_tiles, t.c_tiles, t.r_tiles))
-    return {"forward": forward_tiles(&net, rows), "backward": backward,
-            "row_split": row_split(&net, rows)}
-
-
 cdef floating* partial_buffer(floating[::1] partial, Py_ssize_t n_params) except? NULL:
     """The workspace's room for row-split partial gradients, or NULL without it."""
     if partial.shape[0] == 0:
@@ -591,9 +588,51 @@ cdef floating* partial_buffer(floating[::1] partial, Py_ssize_t n_params) except
     return &partial[0]
 
 
+def as_policy(threads):
+    """A ThreadPolicy, or a fixed number of threads made into one."""
+    return threads if isinstance(threads, ThreadPolicy) else ThreadPolicy(threads)
+
+
+cdef void init_work(Work* w, Workspace ws, const Input* X, bint single, void* params,
+                    Py_ssize_t n_params):
+    """The fields every job reads; the rest start empty."""
+    memset(w, 0, sizeof(Work))
+    w.net = &ws.layout.net
+    w.X = X
+    w.single = single
+    w.params = params
+    w.n_params = n_params
+    w.finite = True
+
+
+cdef int init_training(Work* w, Workspace ws, InputMatrix x, const floating[::1] params,
+                       floating[::1] grads, const floating[:, ::1] Y,
+                       const floating[::1] sample_weight, Py_ssize_t rows_max,
+                       bint in_order) except -1:
+    """Check what a training job is handed against the workspace (rows_max rows of
+    X at most; in_order: X's rows taken in order), then point w at it all."""
+    check_x(ws.layout, params.shape[0], x, np.dtype(np.float32 if floating is float
+                                                    else np.float64), rows_max, in_order)
+    check_targets(ws.layout, x.input.n_rows, Y, sample_weight)
+    if grads.shape[0] != params.shape[0]:
+        raise ValueError("grads and params have different lengths")
+    cdef floating[::1] acts = ws.acts
+    cdef floating[::1] deltas = ws.deltas
+    cdef double[::1] row_loss = ws.row_loss
+    cdef floating[::1] partial = ws.partial
+    init_work(w, ws, &x.input, floating is float, <void*> &params[0], params.shape[0])
+    w.grads = &grads[0]
+    w.y = &Y[0, 0]
+    if sample_weight is not None:
+        w.sw = &sample_weight[0]
+    w.acts, w.deltas, w.row_loss = &acts[0], &deltas[0], &row_loss[0]
+    w.partial = partial_buffer(partial, params.shape[0])
+    return 0
+
+
 def loss_grad(Workspace ws, const floating[::1] params, floating[::1] grads, X,
               const floating[:, ::1] Y not None, const floating[::1] sample_weight,
-              int n_threads):
+              threads):
     """Full-batch loss and gradient (lbfgs and gradient checks).
 
     Parameters
@@ -604,35 +643,24 @@ def loss_grad(Workspace ws, const floating[::1] params, floating[::1] grads, X,
     X : ndarray or CSR matrix of shape (n_samples, n_features), or an InputMatrix
     Y : ndarray of shape (n_samples, n_outputs)
     sample_weight : ndarray of shape (n_samples,) or None
-    n_threads : int
+    threads : ThreadPolicy, or int (the threads to use)
 
     Returns
     -------
     loss : float
     """
     cdef InputMatrix x = as_input(X)
-    cdef Net net = ws.layout.net
-    check_x(ws.layout, params.shape[0], x, np.dtype(np.float32 if floating is float
-                                                    else np.float64), net.capacity, True)
-    check_targets(ws.layout, x.input.n_rows, Y, sample_weight)
-    if grads.shape[0] != params.shape[0]:
-        raise ValueError("grads and params have different lengths")
-    cdef floating[::1] acts = ws.acts
-    cdef floating[::1] deltas = ws.deltas
-    cdef double[::1] row_loss = ws.row_loss
-    cdef floating[::1] partial = ws.partial
-    cdef floating* part = partial_buffer(partial, params.shape[0])
-    cdef const floating* sw = NULL if sample_weight is None else &sample_weight[0]
-    cdef double loss
-    net.n_threads = n_threads
-    with nogil:
-        loss = batch_loss_grad(&net, &params[0], &grads[0], &x.input, &Y[0, 0], sw, NULL,
-                               x.input.n_rows, &acts[0], &deltas[0], &row_loss[0], part)
-    return loss
+    cdef ThreadPolicy policy = as_policy(threads)
+    cdef Work w
+    init_training(&w, ws, x, params, grads, Y, sample_weight, ws.layout.net.capacity, True)
+    w.n_rows = w.batch_size = x.input.n_rows
+    w.first, w.last = 0, 1
+    w.watch = long_batch(w.net, w.n_rows)
+    policy.run(train_job, &w)
+    return w.loss
 
 
-def predict(Workspace ws, const floating[::1] params, X, floating[:, ::1] out,
-            int n_threads):
+def predict(Workspace ws, const floating[::1] params, X, floating[:, ::1] out, threads):
     """Output of the network for every row of X, in chunks of the capacity.
 
     Parameters
@@ -641,7 +669,7 @@ def predict(Workspace ws, const floating[::1] params, X, floating[:, ::1] out,
     params : ndarray of shape (n_params,)
     X : ndarray or CSR matrix of shape (n_samples, n_features), or an InputMatrix
     out : ndarray of shape (n_samples, n_outputs), OUT
-    n_threads : int
+    threads : ThreadPolicy, or int (the threads to use)
 
     Returns
     -------
@@ -650,35 +678,24 @@ def predict(Workspace ws, const floating[::1] params, X, floating[:, ::1] out,
         rows are checked as they are read, instead of in a pass of their own.
     """
     cdef InputMatrix x = as_input(X)
-    cdef Net net = ws.layout.net
-    cdef Py_ssize_t itemsize = sizeof(floating)
+    cdef ThreadPolicy policy = as_policy(threads)
+    cdef Net* net = &ws.layout.net
     check_x(ws.layout, params.shape[0], x, np.dtype(np.float32 if floating is float
                                                     else np.float64), x.input.n_rows, True)
-    cdef Py_ssize_t L = net.n_layers, n_out = net.units[L], n = x.input.n_rows
+    cdef Py_ssize_t n_out = net.units[net.n_layers], n = x.input.n_rows, start
     if out.shape[0] != n or out.shape[1] != n_out:
         raise ValueError("out has the wrong shape")
     cdef floating[::1] acts = ws.acts
-    cdef Py_ssize_t c, start, rows
-    cdef Input block
-    cdef const floating* no_y = NULL
-    cdef floating* no_deltas = NULL
-    cdef char nonfinite[MAX_TILES]
-    cdef char* check = nonfinite if x.input.indices == NULL else NULL
-    cdef bint finite = True
-    memset(nonfinite, 0, MAX_TILES)
-    net.n_threads = n_threads
-    with nogil:
-        for c in range((n + net.capacity - 1) // net.capacity):
-            start = c * net.capacity
-            rows = min(net.capacity, n - start)
-            block = row_block(&x.input, start, rows, itemsize)
-            forward(&net, &params[0], &block, no_y, no_y, NULL, rows, &acts[0],
-                    no_deltas, NULL, check)
-            if check != NULL and any_set(check, MAX_TILES):
-                finite = False
-                break
-            memcpy(&out[start, 0], &acts[net.act_off[L]], rows * n_out * sizeof(floating))
-    return finite
+    cdef Work w
+    init_work(&w, ws, &x.input, floating is float, <void*> &params[0], params.shape[0])
+    w.acts = &acts[0]
+    w.out = &out[0, 0]
+    for start in range(0, n, net.capacity):
+        w.first, w.last = start, min(n, start + net.capacity)
+        policy.run(predict_job, &w)
+        if not w.finite:
+            break
+    return w.finite
 
 
 def params_buffer(coefs, intercepts):
@@ -701,7 +718,7 @@ def params_buffer(coefs, intercepts):
     return base if base is not None and size == cnp.PyArray_SIZE(<cnp.ndarray> base) else None
 
 
-cdef bint rows_forward(Net* net, const floating* params, const floating* X, Py_ssize_t n,
+cdef bint rows_forward(const Net* net, const floating* params, const floating* X, Py_ssize_t n,
                        floating* out) noexcept nogil:
     """out = the network's output for n C-ordered rows of X, on the calling thread,
     in work buffers of its own. False (out not written) when X holds NaN or infinity,
@@ -713,14 +730,15 @@ cdef bint rows_forward(Net* net, const floating* params, const floating* X, Py_s
     x.indices = x.indptr = NULL
     x.n_rows, x.n_cols = n, net.units[0]
     cdef floating* acts = <floating*> malloc((net.act_off[L] + n * net.units[L]) * sizeof(floating))
-    cdef char nonfinite[MAX_TILES]
-    cdef bint finite
+    cdef Py_ssize_t t, tiles = forward_tiles(net, n)
+    cdef char nonfinite
+    cdef bint finite = True
     if acts == NULL:
         return False
-    memset(nonfinite, 0, MAX_TILES)
-    net.n_threads = 1
-    forward(net, params, &x, NULL, NULL, NULL, n, acts, NULL, NULL, nonfinite)
-    finite = not any_set(nonfinite, MAX_TILES)
+    for t in range(tiles):
+        forward_tile(net, params, &x, NULL, NULL, NULL, tile_start(n, tiles, t),
+                     tile_start(n, tiles, t + 1), acts, NULL, NULL, &nonfinite)
+        finite = finite and not nonfinite
     if finite:
         memcpy(out, acts + net.act_off[L], n * net.units[L] * sizeof(floating))
     free(acts)

@@ -6,24 +6,20 @@ cpdef enum Solver:
     ADAM = 1
 
 
-cdef void sgd_step(
-    floating* params,          # IN/OUT (n,)
-    const floating* grads,     # IN (n,)
-    floating* velocity,        # IN/OUT (n,)
-    Py_ssize_t n, double learning_rate, double momentum, bint nesterov,
-    int n_threads,
+cdef struct Step:
+    # The optimizer's update after each batch, as the kernels read it
+    int kind                     # Solver
+    double learning_rate, momentum
+    bint nesterov
+    double beta_1, beta_2, epsilon
+    void* state1                 # (n_params,) SGD's velocity or Adam's first moment
+    void* state2                 # (n_params,) Adam's second moment, or NULL
+
+
+cdef void update_range(
+    const Step* step,
+    long t,                      # Adam: the step count of this update (1, 2, ...)
+    floating* params,            # IN/OUT (n_params,)
+    const floating* grads,       # IN (n_params,)
+    Py_ssize_t start, Py_ssize_t stop,
 ) noexcept nogil
-
-
-cdef void adam_step(
-    floating* params,          # IN/OUT (n,)
-    const floating* grads,     # IN (n,)
-    floating* m,               # IN/OUT (n,) first moment
-    floating* v,               # IN/OUT (n,) second moment
-    Py_ssize_t n, double step_size, double beta_1, double beta_2, double epsilon,
-    int n_threads,
-) noexcept nogil
-
-
-cdef double adam_step_size(double learning_rate_init, double beta_1, double beta_2,
-                           long t) noexcept nogil

@@ -1,0 +1,50 @@
+from libc.stdint cimport int64_t
+
+from ._layout cimport Net
+
+
+cdef extern from "fastmlp_team.h":
+    ctypedef struct fastmlp_team:
+        int n
+        int64_t run_delay[64]
+    ctypedef void (*fastmlp_team_job)(void* job, fastmlp_team* team, int tid) noexcept nogil
+    int FASTMLP_MAX_THREADS
+    Py_ssize_t claim "fastmlp_claim" (fastmlp_team* team) noexcept nogil
+    void barrier "fastmlp_barrier" (fastmlp_team* team) noexcept nogil
+    int team_run "fastmlp_team_run" (fastmlp_team* team, int n_threads, fastmlp_team_job job,
+                                      void* arg) noexcept nogil
+    int64_t now_ns "fastmlp_now_ns" () noexcept nogil
+    int idle_cpus "fastmlp_idle_cpus" () noexcept nogil
+
+
+cdef enum:
+    PARAM_RANGE = 16384        # parameters per task of a pass over the parameters
+
+
+cdef struct Tiling:
+    # How the backward pass of one layer is split into independent tasks
+    Py_ssize_t f_tiles, c_tiles   # weight gradient: f_tiles x c_tiles blocks of dW
+    Py_ssize_t r_tiles            # the previous layer's delta: tiles of batch rows
+    Py_ssize_t tasks              # all of them, and one more for the intercepts
+
+
+cdef Py_ssize_t tile_start(Py_ssize_t n, Py_ssize_t tiles, Py_ssize_t t) noexcept nogil
+cdef Py_ssize_t forward_tiles(const Net* net, Py_ssize_t rows) noexcept nogil
+cdef Tiling backward_tiling(const Net* net, Py_ssize_t l, Py_ssize_t rows) noexcept nogil
+cdef Py_ssize_t row_split(const Net* net, Py_ssize_t rows) noexcept nogil
+cdef Py_ssize_t param_ranges(Py_ssize_t n_params) noexcept nogil
+cdef double batch_flops(const Net* net, Py_ssize_t rows) noexcept nogil
+cdef Py_ssize_t chunk_batches(const Net* net, Py_ssize_t batch_size) noexcept nogil
+
+
+cdef class ThreadPolicy:
+    cdef readonly int max_threads
+    cdef int threads               # for the next chunk
+    cdef int backoff               # chunks on one thread before the next probe
+    cdef int wait                  # chunks left before the next probe
+    cdef object schedule           # test hook: thread counts to cycle through
+    cdef object idle_cpus          # test hook: a callable in place of the kernel's count
+    cdef readonly Py_ssize_t chunks, parallel_chunks, contended_chunks
+    cpdef int next_threads(self)
+    cdef void record(self, const fastmlp_team* team, int ran, int64_t wall_ns)
+    cdef int run(self, fastmlp_team_job job, void* arg) except -1
