@@ -76,10 +76,15 @@ def extensions():
             [f"fastmlp/_core/{name}.pyx"],
             include_dirs=[numpy.get_include(), "csrc"],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
-            # -fno-math-errno lets sqrt vectorise; it changes no result (not -ffast-math).
-            # -ffp-contract=off keeps a * b + c two roundings in the AVX2/AVX-512 builds
-            # of csrc/fastmlp_elementwise.h too, so every CPU gives the same bits.
-            extra_compile_args=["-O3", "-fno-math-errno", "-ffp-contract=off"] + compile_args,
+            # -fno-math-errno lets sqrt vectorise, and -fno-trapping-math lets a loop
+            # compute a product it then discards (relu's mask: a != 0 ? x * y : 0),
+            # which GCC otherwise vectorises only with AVX-512's masked arithmetic.
+            # Neither changes a result (not -ffast-math): nothing here reads the
+            # floating-point exception flags. -ffp-contract=off keeps a * b + c two
+            # roundings in the AVX2/AVX-512 builds of csrc/fastmlp_elementwise.h too,
+            # so every CPU gives the same bits.
+            extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math",
+                                "-ffp-contract=off"] + compile_args,
             extra_link_args=link_args,
         )
         for name in modules
