@@ -2,6 +2,7 @@
 
 "fit"    : seconds/epoch of one fit with a given thread count (thread scaling).
 "memory" : peak memory of one fit (see memory_task for the method).
+"contention", "user" : see scenarios.py.
 The result is printed as one JSON line on stdout.
 """
 import gc
@@ -93,6 +94,8 @@ def memory_task(spec):
 
 
 def child_main(spec_json):
+    from scenarios import contention_task, user_task
     spec = json.loads(spec_json)
-    task = {"fit": fit_task, "memory": memory_task}[spec["task"]]
+    task = {"fit": fit_task, "memory": memory_task, "contention": contention_task,
+            "user": user_task}[spec["task"]]
     print(json.dumps(task(spec)), flush=True)

@@ -240,13 +240,15 @@ def bench_throughput(systems, dtype, n_rows, repeats, pause):
 
 # ---------------------------------------------------------------- subprocesses
 
-def run_child(spec, threads=None, timeout=1800):
-    """Run ``run.py --child SPEC`` in a fresh interpreter; return its JSON."""
-    env = dict(os.environ)
+def run_child(spec, threads=None, timeout=1800, env=None, preexec_fn=None):
+    """Run ``run.py --child SPEC`` in a fresh interpreter (with `env` added to the
+    environment, and preexec_fn called in it before it starts); return its JSON."""
+    env = {**os.environ, **(env or {})}
     if threads:
         env.update({var: str(threads) for var in THREAD_ENV_VARS})
     proc = subprocess.run([sys.executable, RUN_PY, "--child", json.dumps(spec)],
-                          env=env, capture_output=True, text=True, timeout=timeout)
+                          env=env, capture_output=True, text=True, timeout=timeout,
+                          preexec_fn=preexec_fn)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         raise RuntimeError(" | ".join(tail) or f"exit code {proc.returncode}")

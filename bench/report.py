@@ -146,6 +146,65 @@ def memory_md(results):
                "RSS before fit", "X + y size"], rows)])
 
 
+CONDITION_LABELS = {"idle": "idle", "after_blas": "after a threaded BLAS call",
+                    "busy_1": "beside 1 busy process", "busy_2": "beside 2 busy processes",
+                    "one_cpu": "affinity: one CPU"}
+
+
+def contention_md(results):
+    entries = results.get("contention", [])
+    if not entries:
+        return ""
+    rows = []
+    for e in entries:
+        label = [CONDITION_LABELS.get(e["condition"], e["condition"]), e["workload"]]
+        if "error" in e:
+            rows.append(label + ["error"] * 5)
+            continue
+        sysinfo, r = e["systems"], e["ratios"]
+        rows.append(label + [fmt(sysinfo[n]["sec_per_epoch_median"] * 1e3)
+                             for n in ("fastmlp", "fastmlp_1", "sklearn")] +
+                    [fmt(r["fastmlp/fastmlp_1"], "x"), fmt(r["sklearn/fastmlp"], "x")])
+    first = entries[0]
+    return "\n\n".join([
+        f"**Contention** ({first['dtype']}, medians of {first['repeats']} alternated "
+        "repeats, ms/epoch; fastmlp as it comes, fastmlp held to one thread, "
+        "scikit-learn; each condition in a fresh process; target: "
+        "fastmlp/fastmlp 1 thread <= 1.15x, sklearn/fastmlp > 1)",
+        table(["condition", "workload", "fastmlp", "fastmlp 1 thread", "sklearn",
+               "fastmlp / 1 thread", "sklearn/fastmlp"], rows)])
+
+
+def user_md(results):
+    entries = results.get("user", [])
+    if not entries:
+        return ""
+    rows = []
+    for e in entries:
+        if "error" in e:
+            rows.append([e["workload"]] + ["error"] * 4)
+            continue
+        info = e["systems"]
+        rows.append([e["workload"], fmt(info["fastmlp"]["seconds_median"], " s"),
+                     fmt(info["sklearn"]["seconds_median"], " s"),
+                     fmt(e["ratios"]["sklearn/fastmlp"], "x"),
+                     "yes" if e.get("same_results") else "**no**"])
+    parts = ["**User workloads** (end to end, seconds, medians of "
+             f"{entries[0].get('repeats', '?')} alternated repeats in one process; "
+             "target: sklearn/fastmlp >= 2)",
+             table(["workload", "fastmlp", "sklearn", "sklearn/fastmlp",
+                    "same results"], rows)]
+    pca = next((e for e in entries if e["workload"] == "grid_pca" and "no_spin" in e), None)
+    if pca:
+        parts.append(
+            "GridSearchCV with PCA: fastmlp "
+            f"{fmt(pca['systems']['fastmlp']['seconds_median'], ' s')} as it comes, "
+            f"{fmt(pca['no_spin']['seconds_median'], ' s')} with OpenBLAS's idle "
+            "threads sleeping at once (`OPENBLAS_THREAD_TIMEOUT=4`, another process): "
+            f"**{fmt(pca['spin_cost'], 'x')}** (target <= 1.15x).")
+    return "\n\n".join(parts)
+
+
 def results_markdown(results):
     parts = []
     sub = results["systems"].get("fastmlp", {}).get("substitute")
@@ -164,7 +223,8 @@ def results_markdown(results):
     parts += [f"Run: `{results['command']}` on {results['created']}"
               f"{' (quick mode)' if results['config']['quick'] else ''}.",
               machine_md(results), training_md(results), prediction_md(results),
-              scaling_md(results), memory_md(results)]
+              scaling_md(results), memory_md(results), contention_md(results),
+              user_md(results)]
     return "\n\n".join(p for p in parts if p) + "\n"
 
 

@@ -30,16 +30,25 @@ from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 import measure  # noqa: E402
 import report  # noqa: E402
+import scenarios  # noqa: E402
 from systems import ALL_SYSTEMS, load_systems  # noqa: E402
 from workloads import WORKLOADS, shrink  # noqa: E402
 
-SECTIONS = ("training", "predict", "scaling", "memory")
+SECTIONS = ("training", "predict", "scaling", "memory", "contention", "user")
 FULL = dict(epochs=5, repeats=5, sample_factor=1, latency_calls=2000,
             predict_rows=1_000_000, predict_repeats=3, scaling_epochs=3,
-            scaling_repeats=3, memory_epochs=2, pause=0.2)
+            scaling_repeats=3, memory_epochs=2, pause=0.2,
+            contention_dtype="float64", contention_repeats=7,
+            contention_epochs={"small_tabular": 5, "mnist_shaped": 2},
+            contention_samples={"small_tabular": 20_000, "mnist_shaped": 10_000},
+            user_repeats=3)
 QUICK = dict(epochs=2, repeats=2, sample_factor=10, latency_calls=200,
              predict_rows=100_000, predict_repeats=2, scaling_epochs=1,
-             scaling_repeats=1, memory_epochs=1, pause=0.05)
+             scaling_repeats=1, memory_epochs=1, pause=0.05,
+             contention_dtype="float64", contention_repeats=2,
+             contention_epochs={"small_tabular": 2, "mnist_shaped": 1},
+             contention_samples={"small_tabular": 4_000, "mnist_shaped": 2_000},
+             user_repeats=1)
 
 
 def parse_args(argv=None):
@@ -47,10 +56,10 @@ def parse_args(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
                    help="short smoke run: 1/10 of the samples, 2 epochs x 2 repeats")
-    p.add_argument("--out", default=os.path.join(BENCH_DIR, "results.json"),
-                   help="JSON results path (default: bench/results.json)")
-    p.add_argument("--chart", default=os.path.join(BENCH_DIR, "results.png"),
-                   help="PNG chart path (default: bench/results.png)")
+    p.add_argument("--out", help="JSON results path (default: bench/results.json; "
+                                 "with --quick, bench/quick-results.json)")
+    p.add_argument("--chart", help="PNG chart path (default: bench/results.png; with "
+                                   "--quick, bench/quick-results.png)")
     p.add_argument("--no-chart", action="store_true", help="do not draw the chart")
     p.add_argument("--update-readme", action="store_true",
                    help="rewrite the 'Latest results' section of bench/README.md")
@@ -69,7 +78,14 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=os.cpu_count(),
                    help="threads for every system (default: all cores)")
     p.add_argument("--child", help=argparse.SUPPRESS)  # internal: subprocess task
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    # a smoke run never overwrites the committed results
+    prefix = "quick-results" if args.quick else "results"
+    args.out = args.out or os.path.join(BENCH_DIR, prefix + ".json")
+    args.chart = args.chart or os.path.join(BENCH_DIR, prefix + ".png")
+    if args.quick and args.update_readme:
+        p.error("--quick runs are smoke tests: their figures do not go into the README")
+    return args
 
 
 def make_config(args):
@@ -195,7 +211,8 @@ def run_all(config, out_path):
                "command": " ".join(["python", "bench/run.py"] + sys.argv[1:]),
                "config": config, "systems": info, "machine": machine_info(info),
                "gemm": {}, "training": [], "predict_latency": [],
-               "predict_throughput": [], "thread_scaling": [], "memory": []}
+               "predict_throughput": [], "thread_scaling": [], "memory": [],
+               "contention": [], "user": []}
     save_fn = lambda: save(results, out_path)  # noqa: E731
     start = measure.cpu_snapshot()
     results["machine"]["loadavg_start"] = os.getloadavg()
@@ -209,6 +226,12 @@ def run_all(config, out_path):
         if "predict" not in config["skip"]:
             run_predict(results, systems, config, save_fn)
     run_subprocess_sections(results, [s.name for s in systems], config, save_fn)
+    if "contention" not in config["skip"] and "fastmlp" in config["systems"]:
+        results["contention"] = scenarios.bench_contention(measure.run_child, config)
+        save_fn()
+    if "user" not in config["skip"] and "fastmlp" in config["systems"]:
+        results["user"] = scenarios.bench_user(measure.run_child, config)
+        save_fn()
     run_gemm(results, config)
     measure.add_gemm_fractions(results)
     results["machine"].update(measure.noise_report(start, measure.cpu_snapshot()))
