@@ -39,7 +39,8 @@ def run_epoch(Workspace ws, floating[::1] params, floating[::1] grads, optimizer
     sample_weight : ndarray of shape (n_samples,) or None
     order : ndarray of shape (n_train,) of row indices into X
     batch_size : int
-    threads : ThreadPolicy (kept for the whole fit), or int (the threads to use)
+    threads : ThreadPolicy (kept for the whole fit), or int (the threads every
+        chunk runs on)
 
     Returns
     -------

@@ -589,8 +589,9 @@ cdef floating* partial_buffer(floating[::1] partial, Py_ssize_t n_params) except
 
 
 def as_policy(threads):
-    """A ThreadPolicy, or a fixed number of threads made into one."""
-    return threads if isinstance(threads, ThreadPolicy) else ThreadPolicy(threads)
+    """A ThreadPolicy, or one that runs every chunk on `threads` threads."""
+    return threads if isinstance(threads, ThreadPolicy) else ThreadPolicy(
+        threads, schedule=[threads])
 
 
 cdef void init_work(Work* w, Workspace ws, const Input* X, bint single, void* params,
@@ -643,7 +644,7 @@ def loss_grad(Workspace ws, const floating[::1] params, floating[::1] grads, X,
     X : ndarray or CSR matrix of shape (n_samples, n_features), or an InputMatrix
     Y : ndarray of shape (n_samples, n_outputs)
     sample_weight : ndarray of shape (n_samples,) or None
-    threads : ThreadPolicy, or int (the threads to use)
+    threads : ThreadPolicy, or int (the threads every chunk runs on)
 
     Returns
     -------
@@ -669,7 +670,7 @@ def predict(Workspace ws, const floating[::1] params, X, floating[:, ::1] out, t
     params : ndarray of shape (n_params,)
     X : ndarray or CSR matrix of shape (n_samples, n_features), or an InputMatrix
     out : ndarray of shape (n_samples, n_outputs), OUT
-    threads : ThreadPolicy, or int (the threads to use)
+    threads : ThreadPolicy, or int (the threads every chunk runs on)
 
     Returns
     -------
