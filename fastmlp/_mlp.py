@@ -19,6 +19,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from . import _convert
 from ._class_weight import check_partial_fit_class_weight, weigh_classes
 from ._core._layout import Layout, Workspace
 from ._core._network import params_buffer, predict, predict_rows
@@ -315,6 +316,38 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         tags.input_tags.sparse = True
         return tags
 
+    # -- conversion to and from scikit-learn's estimators --------------------
+
+    def to_sklearn(self):
+        """This model as scikit-learn's estimator of the same name: the same
+        parameters, weights, fitted attributes and optimizer state, so that
+        ``partial_fit`` continues there as it would here. Nothing is shared.
+
+        Returns
+        -------
+        estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
+        """
+        return _convert.to_sklearn(self, self._sklearn_class)
+
+    @classmethod
+    def from_sklearn(cls, estimator):
+        """A fastmlp model made from scikit-learn's estimator of the same name,
+        fitted or not: the same parameters, weights, fitted attributes and
+        optimizer state, so that ``partial_fit`` continues here as it would there.
+
+        Parameters
+        ----------
+        estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
+
+        Returns
+        -------
+        estimator : MLPClassifier or MLPRegressor
+        """
+        est = _convert.from_sklearn(cls, estimator, cls._sklearn_class)
+        if hasattr(est, "coefs_"):
+            est._small_predict_layout = est._layout(_SMALL_PREDICT, input_block=False)
+        return est
+
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     """Multi-layer Perceptron classifier, a drop-in for
@@ -337,6 +370,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         **BaseMultilayerPerceptron._parameter_constraints,
         "class_weight": [StrOptions({"balanced"}), dict, list, None],
     }
+    _sklearn_class = SklearnMLPClassifier
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
@@ -463,6 +497,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     """
 
     _parameter_constraints: dict = dict(SklearnMLPRegressor._parameter_constraints)
+    _sklearn_class = SklearnMLPRegressor
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu",
                  *, solver="adam", alpha=0.0001, batch_size="auto",
