@@ -9,6 +9,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
+from sklearn.callback import CallbackSupportMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
@@ -20,6 +21,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _convert
+from ._callbacks import fit_tasks
 from ._class_weight import check_partial_fit_class_weight, weigh_classes
 from ._core._layout import Layout, Workspace
 from ._core._network import params_buffer, predict, predict_rows
@@ -40,7 +42,7 @@ _SMALL_PREDICT = 64      # predictions up to this many rows run on the calling t
 _PREDICT = {4: predict["float"], 8: predict["double"]}
 
 
-class BaseMultilayerPerceptron(BaseEstimator, ABC):
+class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     """Base class for MLP classification and regression."""
 
     # scikit-learn's own constraint objects: its messages list the options of a set
@@ -173,6 +175,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             X = X.astype(self.coefs_[0].dtype)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        tasks = fit_tasks(self, X, y, sample_weight, incremental)    # None without callbacks
         sample_weight = weigh_classes(self, y, sample_weight, X.dtype)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
@@ -187,9 +190,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self._set_params_buffer(params)
         Y = np.ascontiguousarray(y, dtype=X.dtype)
         if self.solver in _STOCHASTIC_SOLVERS:
-            fit_stochastic(self, X, Y, y, sample_weight, params, incremental)
+            fit_stochastic(self, X, Y, y, sample_weight, params, incremental, tasks)
         else:
-            self._set_params_buffer(fit_lbfgs(self, X, Y, sample_weight, params))
+            self._set_params_buffer(fit_lbfgs(self, X, Y, sample_weight, params, tasks))
 
         if not np.isfinite(self._packed_params()).all():
             raise ValueError(
@@ -197,6 +200,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 " contain large values and need to be preprocessed."
             )
         self._small_predict_layout = self._layout(_SMALL_PREDICT, input_block=False)
+        if tasks is not None:
+            tasks.end_fit()
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
