@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
+import rich  # noqa: F401  ProgressBar's; in the test extras
 from sklearn.callback import ProgressBar, ScoringMonitor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
@@ -20,8 +21,6 @@ from sklearn.preprocessing import StandardScaler
 
 import fastmlp
 from _helpers import assert_same_weights, estimators, fit_quietly, make_data
-
-pytest.importorskip("rich")     # ProgressBar's; in the test extras
 
 
 class Recorder:

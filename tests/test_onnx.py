@@ -5,16 +5,15 @@ import importlib
 import sys
 
 import numpy as np
+import onnxruntime as ort   # skl2onnx, onnxruntime: in the test extras
 import pytest
+import skl2onnx
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import fastmlp
+import fastmlp.onnx  # noqa: F401  (registers the converters)
 from _helpers import fit_quietly, make_data
-
-skl2onnx = pytest.importorskip("skl2onnx")
-ort = pytest.importorskip("onnxruntime")
-import fastmlp.onnx  # noqa: E402,F401  (registers the converters)
 
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-10, atol=1e-12)}
 
