@@ -36,8 +36,9 @@ def fit_tasks(est, X, y, sample_weight, incremental):
 class FitTasks:
     """The root task of one fit and its subtasks, one at a time.
 
-    Subtasks are made only when the estimator holds callbacks of its own (a
-    meta-estimator's context alone needs just the root, to link the task trees).
+    Subtasks are made only when callbacks are set on the estimator (by the user or
+    propagated by a meta-estimator); a meta-estimator's context alone needs just
+    the root, to link the task trees.
     """
 
     def __init__(self, est, X, y, sample_weight, max_subtasks):
@@ -97,18 +98,19 @@ class FitTasks:
     def epoch_end(self, params):
         return self.end(lambda: stochastic_snapshot(self.est, params))
 
-    def lbfgs_callback(self):
-        """scipy.optimize.minimize's callback: ends the iteration that has run and
-        begins the next, or raises StopIteration when a callback asks to stop.
-        None when there are no iteration tasks."""
+    def lbfgs_callback(self, x0):
+        """scipy.optimize.minimize's callback from the start `x0`: ends the
+        iteration that has run and begins the next, or raises StopIteration when a
+        callback asks to stop. None when there are no iteration tasks."""
         if not self.per_iteration:
             return None
-        self.begin(None)
+        self.begin(lambda: lbfgs_snapshot(self.est, x0, 0))
 
         def callback(intermediate_result):
             self.n_iter += 1
             n_iter = self.n_iter
-            attributes = lambda: lbfgs_snapshot(self.est, intermediate_result, n_iter)  # noqa: E731
+            attributes = lambda: lbfgs_snapshot(  # noqa: E731
+                self.est, intermediate_result.x, n_iter, intermediate_result.fun)
             if self.end(attributes):
                 self.stopped = True
                 raise StopIteration
@@ -140,11 +142,12 @@ def stochastic_snapshot(est, params):
     return attributes
 
 
-def lbfgs_snapshot(est, result, n_iter):
-    """The attributes of a copy of `est` fitted as if lbfgs stopped after its
-    iteration `n_iter`, whose result is `result` (weights in float64, as lbfgs
-    returns them)."""
-    attributes = _unpacked(est, np.asarray(result.x, dtype=np.float64))
+def lbfgs_snapshot(est, x, n_iter, loss=None):
+    """The attributes of a copy of `est` fitted as if lbfgs stopped after
+    `n_iter` iterations at `x` (in float64, as lbfgs returns its weights), of
+    loss `loss` (unknown before the first)."""
+    attributes = _unpacked(est, np.asarray(x, dtype=np.float64))
     attributes["n_iter_"] = n_iter
-    attributes["loss_"] = float(result.fun)
+    if loss is not None:
+        attributes["loss_"] = float(loss)
     return attributes

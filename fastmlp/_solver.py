@@ -221,7 +221,7 @@ def fit_lbfgs(est, X, Y, sample_weight, params, tasks=None):
                 "gtol": est.tol,
                 **_get_additional_lbfgs_options_dict("iprint", iprint),
             },
-            callback=None if tasks is None else tasks.lbfgs_callback(),
+            callback=None if tasks is None else tasks.lbfgs_callback(params),
         )
     if tasks is not None and tasks.stopped:    # a callback's stop: no convergence warning
         est.n_iter_ = min(opt_res.nit, est.max_iter)

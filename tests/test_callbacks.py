@@ -83,6 +83,12 @@ def test_one_task_per_epoch_with_snapshots_that_predict(task, solver):
         assert snapshots[-1] is None
         snapshots = snapshots[:-1]
     assert len(snapshots) == fast.n_iter_ == 6
+    # a task begins where the one before ended; the first, at the initial weights
+    begins = [c[3] for c in recorder.calls if c[:2] == ("begin", name)]
+    assert begins[0].n_iter_ == 0 and begins[0].predict(X).shape == y.shape
+    for before, after in zip(snapshots, begins[1:]):
+        for a, b in zip(before.coefs_ + before.intercepts_, after.coefs_ + after.intercepts_):
+            np.testing.assert_array_equal(a, b)
 
     # the snapshot after task k is the model scikit-learn fits with max_iter=k
     for k in (1, 3, 6):
