@@ -1,5 +1,6 @@
 """fastmlp: scikit-learn's MLPClassifier and MLPRegressor with a compiled core."""
+from ._display import LossCurveDisplay
 from ._mlp import MLPClassifier, MLPRegressor
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = ["LossCurveDisplay", "MLPClassifier", "MLPRegressor"]
 __version__ = "0.1.0"

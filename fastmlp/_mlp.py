@@ -9,15 +9,20 @@ from abc import ABC, abstractmethod
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
+from sklearn.callback import CallbackSupportMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from . import _convert
+from ._callbacks import fit_tasks
+from ._class_weight import check_partial_fit_class_weight, weigh_classes
 from ._core._layout import Layout, Workspace
 from ._core._network import params_buffer, predict, predict_rows
 from ._functions import (
@@ -37,7 +42,7 @@ _SMALL_PREDICT = 64      # predictions up to this many rows run on the calling t
 _PREDICT = {4: predict["float"], 8: predict["double"]}
 
 
-class BaseMultilayerPerceptron(BaseEstimator, ABC):
+class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     """Base class for MLP classification and regression."""
 
     # scikit-learn's own constraint objects: its messages list the options of a set
@@ -170,6 +175,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             X = X.astype(self.coefs_[0].dtype)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        tasks = fit_tasks(self, X, y, sample_weight, incremental)    # None without callbacks
+        sample_weight = weigh_classes(self, y, sample_weight, X.dtype)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
@@ -183,9 +190,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self._set_params_buffer(params)
         Y = np.ascontiguousarray(y, dtype=X.dtype)
         if self.solver in _STOCHASTIC_SOLVERS:
-            fit_stochastic(self, X, Y, y, sample_weight, params, incremental)
+            fit_stochastic(self, X, Y, y, sample_weight, params, incremental, tasks)
         else:
-            self._set_params_buffer(fit_lbfgs(self, X, Y, sample_weight, params))
+            self._set_params_buffer(fit_lbfgs(self, X, Y, sample_weight, params, tasks))
 
         if not np.isfinite(self._packed_params()).all():
             raise ValueError(
@@ -193,6 +200,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 " contain large values and need to be preprocessed."
             )
         self._small_predict_layout = self._layout(_SMALL_PREDICT, input_block=False)
+        if tasks is not None:
+            tasks.end_fit()
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -312,14 +321,61 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         tags.input_tags.sparse = True
         return tags
 
+    # -- conversion to and from scikit-learn's estimators --------------------
+
+    def to_sklearn(self):
+        """This model as scikit-learn's estimator of the same name: the same
+        parameters, weights, fitted attributes and optimizer state, so that
+        ``partial_fit`` continues there as it would here. Nothing is shared.
+
+        Returns
+        -------
+        estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
+        """
+        return _convert.to_sklearn(self, self._sklearn_class)
+
+    @classmethod
+    def from_sklearn(cls, estimator):
+        """A fastmlp model made from scikit-learn's estimator of the same name,
+        fitted or not: the same parameters, weights, fitted attributes and
+        optimizer state, so that ``partial_fit`` continues here as it would there.
+
+        Parameters
+        ----------
+        estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
+
+        Returns
+        -------
+        estimator : MLPClassifier or MLPRegressor
+        """
+        est = _convert.from_sklearn(cls, estimator, cls._sklearn_class)
+        if hasattr(est, "coefs_"):
+            est._small_predict_layout = est._layout(_SMALL_PREDICT, input_block=False)
+        return est
+
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     """Multi-layer Perceptron classifier, a drop-in for
     ``sklearn.neural_network.MLPClassifier`` with a compiled core.
 
     It optimizes the log-loss with LBFGS, SGD or Adam. Parameters, attributes
-    and methods are scikit-learn 1.9.1's; see its documentation for each.
+    and methods are scikit-learn 1.9.1's; see its documentation for each. Beyond
+    them:
+
+    class_weight : dict, list of dict or "balanced", default=None
+        Weights of the classes, ``{class_label: weight}``; without it every class
+        has weight one. They multiply ``sample_weight``. "balanced" weighs each
+        class by ``n_samples / (n_classes * count(class))`` (counts weighted by
+        ``sample_weight``); ``partial_fit`` does not take it. For a multilabel
+        target: "balanced", or a list of one dict per label, ``{0: w0, 1: w1}``;
+        the weights of a sample's labels are multiplied.
     """
+
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, list, None],
+    }
+    _sklearn_class = SklearnMLPClassifier
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
@@ -327,7 +383,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, max_fun=15000):
+                 n_iter_no_change=10, max_fun=15000, class_weight=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -338,6 +394,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
         )
+        self.class_weight = class_weight
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
@@ -404,6 +461,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         -------
         self : object
         """
+        check_partial_fit_class_weight(self)
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
@@ -444,6 +502,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     """
 
     _parameter_constraints: dict = dict(SklearnMLPRegressor._parameter_constraints)
+    _sklearn_class = SklearnMLPRegressor
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu",
                  *, solver="adam", alpha=0.0001, batch_size="auto",

@@ -56,7 +56,7 @@ def early_stopping_split(est, y):
     return train_idx.astype(np.intp), val_idx
 
 
-def fit_stochastic(est, X, Y, y, sample_weight, params, incremental):
+def fit_stochastic(est, X, Y, y, sample_weight, params, incremental, tasks=None):
     """Train with sgd or adam, one compiled call per epoch.
 
     Parameters
@@ -68,6 +68,7 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental):
     sample_weight : ndarray of shape (n_samples,) or None
     params : ndarray of shape (n_params,), updated in place
     incremental : bool, partial_fit
+    tasks : fastmlp._callbacks.FitTasks or None, the callbacks' tasks
     """
     if not incremental or not hasattr(est, "_optimizer"):
         est._optimizer = make_optimizer(est, params.shape[0], params.dtype)
@@ -101,10 +102,15 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental):
                     # move arange(n_train) into permutation(n_train)
                     est._random_state.shuffle(order)
                 rows = order if train_idx is None else train_idx[order]
+                if tasks is not None:
+                    tasks.epoch_begin(params)
                 loss_sum = run_epoch(ws, params, grads, optimizer, X_in, Y, sample_weight,
                                      rows, batch_size, policy)
-                if end_of_epoch(est, loss_sum / n_train, n_train, optimizer, validation,
-                                incremental):
+                stop = end_of_epoch(est, loss_sum / n_train, n_train, optimizer, validation,
+                                    incremental)
+                if tasks is not None:
+                    stop = tasks.epoch_end(params) or stop    # a callback's stop
+                if stop:
                     break
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
@@ -183,11 +189,12 @@ def update_no_improvement_count(est, validation):
             est.best_loss_ = est.loss_curve_[-1]
 
 
-def fit_lbfgs(est, X, Y, sample_weight, params):
+def fit_lbfgs(est, X, Y, sample_weight, params, tasks=None):
     """Minimise the full-batch loss with SciPy's L-BFGS-B, as scikit-learn does.
 
     SciPy evaluates the objective at x of x0's dtype, X's, so the core runs in
     X's dtype; the optimum comes back float64, as scikit-learn's weights do.
+    `tasks` (or None) are the callbacks' tasks, one per iteration.
     Returns the optimal parameters."""
     # X is read in place when it is sparse or C-ordered: no copy of it
     in_place = sp.issparse(X) or X.flags.c_contiguous
@@ -214,7 +221,11 @@ def fit_lbfgs(est, X, Y, sample_weight, params):
                 "gtol": est.tol,
                 **_get_additional_lbfgs_options_dict("iprint", iprint),
             },
+            callback=None if tasks is None else tasks.lbfgs_callback(params),
         )
-    est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
+    if tasks is not None and tasks.stopped:    # a callback's stop: no convergence warning
+        est.n_iter_ = min(opt_res.nit, est.max_iter)
+    else:
+        est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
     est.loss_ = opt_res.fun
     return opt_res.x
