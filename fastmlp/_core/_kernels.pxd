@@ -12,7 +12,7 @@
 
 from cython cimport floating
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
-from libc.math cimport exp, expf, log, tanh, tanhf
+from libc.math cimport log, tanh, tanhf
 from scipy.linalg.cython_blas cimport ddot, dgemm, dgemv, sdot, sgemm, sgemv
 
 
@@ -45,6 +45,21 @@ cdef extern from "fastmlp_elementwise.h":
                                    Py_ssize_t m, Py_ssize_t n, double* c) noexcept nogil
 
 
+cdef extern from "fastmlp_exp.h":
+    void fastmlp_bias_exp_float(float* z, const float* b, Py_ssize_t rows,
+                                Py_ssize_t n) noexcept nogil
+    void fastmlp_bias_exp_double(double* z, const double* b, Py_ssize_t rows,
+                                 Py_ssize_t n) noexcept nogil
+    void fastmlp_bias_logistic_float(float* z, const float* b, Py_ssize_t rows,
+                                     Py_ssize_t n) noexcept nogil
+    void fastmlp_bias_logistic_double(double* z, const double* b, Py_ssize_t rows,
+                                      Py_ssize_t n) noexcept nogil
+    void fastmlp_bias_softmax_float(float* z, const float* b, Py_ssize_t rows,
+                                    Py_ssize_t n) noexcept nogil
+    void fastmlp_bias_softmax_double(double* z, const double* b, Py_ssize_t rows,
+                                     Py_ssize_t n) noexcept nogil
+
+
 cdef extern from "fastmlp_rowvec.h":
     int fastmlp_row_times_matrix_float(const float* a, const float* B, int ldb, float* c,
                                        int k, int n) noexcept nogil
@@ -72,13 +87,8 @@ cpdef enum Loss:
 # Activations: forward and derivative side by side
 # ---------------------------------------------------------------------------
 
-# logistic (sigmoid): a = 1 / (1 + exp(-z));  da/dz = a (1 - a)
-cdef inline floating logistic(floating z) noexcept nogil:
-    if floating is float:
-        return 1 / (1 + expf(-z))
-    else:
-        return 1 / (1 + exp(-z))
-
+# logistic (sigmoid): a = 1 / (1 + exp(-z));  da/dz = a (1 - a). The forward loop is
+# csrc/fastmlp_exp.h's fastmlp_bias_logistic, with an exp the compiler vectorises.
 cdef inline floating logistic_backward(floating a, floating delta) noexcept nogil:
     return delta * a * (1 - a)
 
@@ -100,12 +110,10 @@ cdef inline floating tanh_backward(floating a, floating delta) noexcept nogil:
 # as np.maximum keeps it, so divergence stays visible.
 
 
-# identity: a = z;  da/dz = 1.  exp (Poisson output): a = exp(z).
-cdef inline floating exp_(floating z) noexcept nogil:
-    if floating is float:
-        return expf(z)
-    else:
-        return exp(z)
+# identity: a = z;  da/dz = 1.  exp (Poisson output): a = exp(z), and softmax
+# (multiclass output): a_j = exp(z_j) / sum_k exp(z_k); their loops are in
+# csrc/fastmlp_exp.h. The derivatives of the output activations never run: with
+# their losses the output delta is a - y (below).
 
 
 # ---------------------------------------------------------------------------
@@ -157,39 +165,35 @@ cdef inline void bias_activation(floating* z, const floating* b, Py_ssize_t rows
     """z <- f(z + b) over a row-major block of shape (rows, n); b has length n."""
     cdef Py_ssize_t r, j
     cdef floating* row
-    cdef floating zmax, total
     if kind == RELU:                   # csrc/fastmlp_elementwise.h, vectorised
         if floating is float:
             fastmlp_bias_relu_float(z, b, rows, n)
         else:
             fastmlp_bias_relu_double(z, b, rows, n)
-        return
-    for r in range(rows):
-        row = z + r * n
-        if kind == TANH:
-            for j in range(n):
-                row[j] = tanh_(row[j] + b[j])
-        elif kind == LOGISTIC:
-            for j in range(n):
-                row[j] = logistic(row[j] + b[j])
-        elif kind == EXP:
-            for j in range(n):
-                row[j] = exp_(row[j] + b[j])
-        elif kind == SOFTMAX:          # rows shifted by their max, as scikit-learn
-            for j in range(n):
-                row[j] = row[j] + b[j]
-            zmax = row[0]
-            for j in range(1, n):
-                zmax = row[j] if row[j] > zmax else zmax
-            total = 0
-            for j in range(n):
-                row[j] = exp_(row[j] - zmax)
-                total = total + row[j]
-            for j in range(n):
-                row[j] = row[j] / total
-        else:                          # IDENTITY
-            for j in range(n):
-                row[j] = row[j] + b[j]
+    elif kind == LOGISTIC:             # csrc/fastmlp_exp.h, vectorised
+        if floating is float:
+            fastmlp_bias_logistic_float(z, b, rows, n)
+        else:
+            fastmlp_bias_logistic_double(z, b, rows, n)
+    elif kind == SOFTMAX:              # rows shifted by their max, as scikit-learn
+        if floating is float:
+            fastmlp_bias_softmax_float(z, b, rows, n)
+        else:
+            fastmlp_bias_softmax_double(z, b, rows, n)
+    elif kind == EXP:
+        if floating is float:
+            fastmlp_bias_exp_float(z, b, rows, n)
+        else:
+            fastmlp_bias_exp_double(z, b, rows, n)
+    else:
+        for r in range(rows):
+            row = z + r * n
+            if kind == TANH:
+                for j in range(n):
+                    row[j] = tanh_(row[j] + b[j])
+            else:                      # IDENTITY
+                for j in range(n):
+                    row[j] = row[j] + b[j]
 
 
 cdef inline void activation_backward(floating* delta, const floating* a,

@@ -3,6 +3,7 @@ tests to reach the core's matrix product, relu loops and column sums."""
 from cython cimport floating
 
 from ._kernels cimport (
+    EXP,
     RELU,
     activation_backward,
     bias_activation,
@@ -49,6 +50,17 @@ def relu_layer(floating[:, ::1] z, const floating[::1] b):
         raise ValueError("shapes do not match")
     if z.shape[0] > 0 and z.shape[1] > 0:
         bias_activation(&z[0, 0], &b[0], z.shape[0], z.shape[1], RELU)
+
+
+def activate(floating[:, ::1] z, const floating[::1] b, int kind):
+    """z <- f(z + b) in place for the Activation `kind`, by the core's loop (for
+    tests)."""
+    if b.shape[0] != z.shape[1]:
+        raise ValueError("shapes do not match")
+    if not 0 <= kind <= EXP:
+        raise ValueError(f"unknown activation {kind}")
+    if z.shape[0] > 0 and z.shape[1] > 0:
+        bias_activation(&z[0, 0], &b[0], z.shape[0], z.shape[1], kind)
 
 
 def relu_delta(floating[::1] delta, const floating[::1] a):
