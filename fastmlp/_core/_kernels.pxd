@@ -263,7 +263,9 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
     one-unit output layer) is an outer product (csrc/fastmlp_elementwise.h); a
     single row times B (m == 1, a one-row prediction) and A^T times one column (the
     weight gradient of a one-unit output layer) are a row times a matrix, which our
-    AVX-512 loop reads once (csrc/fastmlp_rowvec.h), or BLAS's gemv without it.
+    AVX-512 loop reads once (csrc/fastmlp_rowvec.h). Otherwise a product with one
+    row or one column (the forward product into a one-unit layer) is BLAS's gemv,
+    which has no packing to pay for.
     """
     cdef char ta = b'T' if trans_a else b'N'
     cdef char tb = b'T' if trans_b else b'N'
@@ -292,6 +294,21 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
         else:
             dgemv(&tb, &rows_b, &cols_b, &alpha, <double*> b, &ldb, <double*> a, &one,
                   &beta, c, &one)
+        return
+    if n == 1:
+        # c = op(A) b: row-major A is column-major A^T (so op(A) is A^T's transpose
+        # unless trans_a); b is a column of stride ldb, or a row when B is transposed
+        if trans_a:
+            rows_b, cols_b, ta = m, k, b'N'
+        else:
+            rows_b, cols_b, ta = k, m, b'T'
+        one = 1 if trans_b else ldb
+        if floating is float:
+            sgemv(&ta, &rows_b, &cols_b, &alpha, <float*> a, &lda, <float*> b, &one,
+                  &beta, c, &ldc)
+        else:
+            dgemv(&ta, &rows_b, &cols_b, &alpha, <double*> a, &lda, <double*> b, &one,
+                  &beta, c, &ldc)
         return
     if floating is float:
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
