@@ -32,7 +32,7 @@ from ._functions import (
     REGRESSION_OUTPUTS,
     glorot_factor,
 )
-from ._solver import fit_lbfgs, fit_stochastic
+from ._solver import fit_lbfgs, fit_stochastic, in_place
 from ._threads import blas_single_threaded, prediction_policy
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -264,15 +264,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             return X
         return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
 
-    def _predict_layout(self, X, n_params):
+    def _predict_layout(self, X, read_in_place, n_params):
         """The layout a prediction of X uses. Small predictions that read X in place
         share the one made at the end of fit (a Layout is immutable)."""
-        in_place = sp.issparse(X) or X.flags.c_contiguous
         small = self.__dict__.get("_small_predict_layout")
-        if (X.shape[0] <= _SMALL_PREDICT and in_place and small is not None
+        if (X.shape[0] <= _SMALL_PREDICT and read_in_place and small is not None
                 and small.n_params == n_params):
             return small
-        return self._layout(min(X.shape[0], _PREDICT_CHUNK), input_block=not in_place)
+        return self._layout(min(X.shape[0], _PREDICT_CHUNK), input_block=not read_in_place)
 
     def _forward_pass_fast(self, X, check_input=True):
         """Output of the network for X, of shape (n_samples, n_outputs)."""
@@ -293,8 +292,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         X = X.astype(dtype, copy=False)
         if sp.issparse(X):
             X = X.tocsr()
+        X, read_in_place = in_place(X)
         params = params.astype(dtype, copy=False)
-        ws = Workspace(self._predict_layout(X, params.shape[0]), dtype, gradients=False)
+        ws = Workspace(self._predict_layout(X, read_in_place, params.shape[0]), dtype,
+                       gradients=False)
         out = np.empty((X.shape[0], self.n_outputs_), dtype=dtype)
         kernel = _PREDICT[out.dtype.itemsize]
         if X.shape[0] <= _SMALL_PREDICT:   # one row tile: BLAS may keep its own threads

@@ -24,6 +24,20 @@ from ._optimizers import make_optimizer
 from ._threads import blas_single_threaded, fit_policy
 
 
+def in_place(X):
+    """(X, True) where the core can read X in place: CSR, or dense rows packed in C
+    order, then with the packed strides (NumPy calls an array C-contiguous whatever
+    the stride of a length-1 dimension: x[:, None], one row of a wider array);
+    (X, False) where the core must gather its rows."""
+    if sp.issparse(X):
+        return X, True
+    if not X.flags.c_contiguous:
+        return X, False
+    if X.strides != (X.shape[1] * X.itemsize, X.itemsize):
+        X = X.reshape(-1).reshape(X.shape)      # a view: C order allows it
+    return X, True
+
+
 def batch_size_for(est, n_samples):
     """scikit-learn's rule: 'auto' is min(200, n); an explicit size is clipped."""
     if est.batch_size == "auto":
@@ -196,9 +210,8 @@ def fit_lbfgs(est, X, Y, sample_weight, params, tasks=None):
     X's dtype; the optimum comes back float64, as scikit-learn's weights do.
     `tasks` (or None) are the callbacks' tasks, one per iteration.
     Returns the optimal parameters."""
-    # X is read in place when it is sparse or C-ordered: no copy of it
-    in_place = sp.issparse(X) or X.flags.c_contiguous
-    ws = Workspace(est._layout(X.shape[0], input_block=not in_place), X.dtype)
+    X, read_in_place = in_place(X)     # no copy of a sparse or C-ordered X
+    ws = Workspace(est._layout(X.shape[0], input_block=not read_in_place), X.dtype)
     grads = np.empty(params.shape[0], dtype=X.dtype)
     X_in = InputMatrix(X)
     policy = fit_policy()
