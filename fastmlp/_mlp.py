@@ -27,10 +27,10 @@ from ._core._layout import Layout, Workspace
 from ._core._network import params_buffer, predict, predict_rows
 from ._functions import (
     HIDDEN_ACTIVATIONS,
-    LOSS_OF_OUTPUT,
     OUTPUT_ACTIVATIONS,
     REGRESSION_OUTPUTS,
     glorot_factor,
+    loss_code,
 )
 from ._solver import fit_lbfgs, fit_stochastic, in_place
 from ._threads import blas_single_threaded, prediction_policy
@@ -85,13 +85,32 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     # them for lbfgs (every W.ravel(), then every b), which the core updates in place.
 
     def _layout(self, capacity, input_block=True):
-        """Shapes, activations and loss of the fitted network, for `capacity` rows,
-        with room for gathered input rows or (sparse, or C-ordered X read whole) without."""
+        """Shapes, activations and loss of the fitted network with the parameters as
+        they are now, for `capacity` rows, with room for gathered input rows or
+        (sparse, or C-ordered X read whole) without."""
         units = [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]
         return Layout(units, HIDDEN_ACTIVATIONS[self.activation],
                       OUTPUT_ACTIVATIONS[self.out_activation_],
-                      LOSS_OF_OUTPUT[self.out_activation_], self.alpha, capacity,
+                      loss_code(self.loss, self.out_activation_), self.alpha, capacity,
                       input_block)
+
+    def _small_layout_key(self):
+        """What a prediction's layout depends on besides the weights' shapes."""
+        return (self.activation, self.out_activation_)
+
+    def _make_small_layout(self):
+        """Cache, with what it depends on, the layout of predictions of a few rows
+        read in place (made once: its cost matters to the latency of one row)."""
+        self._small_predict_layout = (self._small_layout_key(),
+                                      self._layout(_SMALL_PREDICT, input_block=False))
+
+    def _small_layout(self):
+        """The cached layout of a few rows, or None where there is none or the
+        parameters changed since it was made (set_params)."""
+        cached = self.__dict__.get("_small_predict_layout")
+        if cached is not None and cached[0] == self._small_layout_key():
+            return cached[1]
+        return None
 
     def _set_params_buffer(self, params):
         """Make coefs_ and intercepts_ views of the flat buffer `params`."""
@@ -116,7 +135,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         super().__setstate__(state)
         if hasattr(self, "coefs_"):
             self._set_params_buffer(self._packed_params().copy())
-            self._small_predict_layout = self._layout(_SMALL_PREDICT, input_block=False)
+            self._make_small_layout()
 
     # -- fitting --------------------------------------------------------------
 
@@ -199,7 +218,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
-        self._small_predict_layout = self._layout(_SMALL_PREDICT, input_block=False)
+        self._make_small_layout()
         if tasks is not None:
             tasks.end_fit()
         return self
@@ -267,7 +286,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     def _predict_layout(self, X, read_in_place, n_params):
         """The layout a prediction of X uses. Small predictions that read X in place
         share the one made at the end of fit (a Layout is immutable)."""
-        small = self.__dict__.get("_small_predict_layout")
+        small = self._small_layout()
         if (X.shape[0] <= _SMALL_PREDICT and read_in_place and small is not None
                 and small.n_params == n_params):
             return small
@@ -275,7 +294,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
     def _forward_pass_fast(self, X, check_input=True):
         """Output of the network for X, of shape (n_samples, n_outputs)."""
-        small = self.__dict__.get("_small_predict_layout")
+        small = self._small_layout()
         if small is not None and "feature_names_in_" not in self.__dict__:
             # the short path of a few C-ordered finite rows in the weights' dtype, on
             # the calling thread, which validate_data would pass unchanged
@@ -351,7 +370,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """
         est = _convert.from_sklearn(cls, estimator, cls._sklearn_class)
         if hasattr(est, "coefs_"):
-            est._small_predict_layout = est._layout(_SMALL_PREDICT, input_block=False)
+            est._make_small_layout()
         return est
 
 
