@@ -305,9 +305,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if check_input:
             X = self._validate_for_predict(X)
         params = self._packed_params()
-        dtype = np.result_type(X.dtype, params.dtype)
-        if dtype not in (np.float32, np.float64):
-            dtype = np.float64
+        # the dtype of scikit-learn's products X @ W, which the core computes in
+        # unless it is longdouble: that is computed in float64, then cast
+        out_dtype = np.result_type(X.dtype, params.dtype)
+        dtype = out_dtype if out_dtype in (np.float32, np.float64) else np.dtype(np.float64)
         X = X.astype(dtype, copy=False)
         if sp.issparse(X):
             X = X.tocsr()
@@ -325,8 +326,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if not finite:
             # NaN or infinity: scikit-learn's check raises its own error about it
             validate_data(self, X_given, accept_sparse=["csr", "csc"], reset=False)
-            raise ValueError("Input X contains NaN or infinity.")   # not reached
-        return out
+            # or longdouble values beyond float64's range, which it passes
+            raise ValueError(f"Input X contains infinity or a value too large for {dtype!r}.")
+        return out.astype(out_dtype, copy=False)
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         """Private score method without input validation."""

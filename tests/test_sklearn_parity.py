@@ -353,6 +353,21 @@ def test_predict_other_dtype_than_fit():
         assert_close(proba, ref_proba, 1e-3)
 
 
+@pytest.mark.parametrize("fit_dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("task", ["multiclass", "multioutput-regression"])
+def test_predict_dtypes_the_core_does_not_compute_in(task, fit_dtype):
+    """X of every numeric dtype predicts in the dtype scikit-learn's products give
+    (X's dtype and the weights' promoted): longdouble X gives longdouble outputs,
+    float16 and small integers the weights' dtype, large integers float64."""
+    ref, est = fit_both(task, X_ALL.astype(fit_dtype), Y_ALL[task],
+                        **dict(BASE, **SOLVERS["adam"]))
+    for Xp in (X_ALL.astype(np.longdouble), X_ALL.astype(np.float16),
+               np.round(X_ALL).astype(np.int8), np.round(X_ALL).astype(np.int64),
+               np.round(np.abs(X_ALL)).astype(np.uint16), X_ALL > 0):
+        for many in (Xp[:3], Xp):        # the few-row path and the general one
+            assert_same_predictions(ref, est, many, 1e-3 if fit_dtype == np.float32 else 1e-6)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("task", TASKS)
 def test_lbfgs(task, dtype):
