@@ -208,6 +208,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         params = self._packed_params().astype(X.dtype)   # a fresh buffer, updated in place
         self._set_params_buffer(params)
         Y = np.ascontiguousarray(y, dtype=X.dtype)
+        if not np.isfinite(Y).all():
+            # validated finite in float64, beyond float32's range: training would
+            # only end in non-finite weights (README, "Differences from scikit-learn")
+            raise ValueError(
+                f"Input y contains infinity or a value too large for {Y.dtype!r}, the "
+                "dtype fastmlp trains this model in: fit on float64 X for such targets."
+            )
         if self.solver in _STOCHASTIC_SOLVERS:
             fit_stochastic(self, X, Y, y, sample_weight, params, incremental, tasks)
         else:

@@ -293,6 +293,21 @@ def test_diverging_validation_scores_with_early_stopping():
     assert all(np.isfinite(c).all() for c in fast.coefs_)
 
 
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_float32_regression_targets_beyond_float32_are_refused_at_once(solver):
+    # fastmlp trains float32 X in float32 (README, "Differences from scikit-learn"):
+    # such targets became infinity and training ended in non-finite weights
+    X = X_REG.astype(np.float32)
+    fast, sk = estimators("reg", solver=solver, hidden_layer_sizes=(4,), max_iter=5,
+                          random_state=0)
+    with pytest.raises(ValueError, match=r"y contains infinity or a value too large for "
+                                         r"dtype\('float32'\), the dtype fastmlp trains"):
+        fast.fit(X, Y_REG * 1e200)
+    if solver != "sgd":     # (sgd diverges on such targets, in scikit-learn too)
+        fit_both(fast, sk, X_REG, Y_REG * 1e200)     # float64 X trains on them
+        assert_same_model(fast, sk, np.float64)
+
+
 def test_huge_but_finite_weights_do_not_raise():
     # a large loss is no error as long as the weights stay finite, as in scikit-learn
     fast, sk = estimators("clf", solver="sgd", learning_rate_init=100.0, hidden_layer_sizes=(4,),
