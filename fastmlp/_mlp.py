@@ -84,15 +84,16 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     # coefs_ and intercepts_ are views of one buffer packed as scikit-learn packs
     # them for lbfgs (every W.ravel(), then every b), which the core updates in place.
 
-    def _layout(self, capacity, input_block=True):
+    def _layout(self, capacity, input_block=True, alpha_scale=1.0):
         """Shapes, activations and loss of the fitted network with the parameters as
         they are now, for `capacity` rows, with room for gathered input rows or
-        (sparse, or C-ordered X read whole) without."""
+        (sparse, or C-ordered X read whole) without; alpha times `alpha_scale`, the
+        factor the sample weights were scaled by (see _solver.core_weights)."""
         units = [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]
         return Layout(units, HIDDEN_ACTIVATIONS[self.activation],
                       OUTPUT_ACTIVATIONS[self.out_activation_],
-                      loss_code(self.loss, self.out_activation_), self.alpha, capacity,
-                      input_block)
+                      loss_code(self.loss, self.out_activation_), self.alpha * alpha_scale,
+                      capacity, input_block)
 
     def _small_layout_key(self):
         """What a prediction's layout depends on besides the weights' shapes."""
@@ -193,9 +194,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             # a continued fit trains in the weights' dtype, which scikit-learn keeps too
             X = X.astype(self.coefs_[0].dtype)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+            # as scikit-learn validates them: float64 (float32 kept), whatever X's
+            # dtype; the solvers cast them for the core (_solver.core_weights)
+            sample_weight = _check_sample_weight(sample_weight, X)
         tasks = fit_tasks(self, X, y, sample_weight, incremental)    # None without callbacks
-        sample_weight = weigh_classes(self, y, sample_weight, X.dtype)
+        sample_weight = weigh_classes(self, y, sample_weight, np.float64 if sample_weight is None
+                                      else sample_weight.dtype)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
@@ -207,7 +211,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         params = self._packed_params().astype(X.dtype)   # a fresh buffer, updated in place
         self._set_params_buffer(params)
-        Y = np.ascontiguousarray(y, dtype=X.dtype)
+        with np.errstate(over="ignore"):       # said below, as an error
+            Y = np.ascontiguousarray(y, dtype=X.dtype)
         if not np.isfinite(Y).all():
             # validated finite in float64, beyond float32's range: training would
             # only end in non-finite weights (README, "Differences from scikit-learn")

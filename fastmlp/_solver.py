@@ -50,6 +50,24 @@ def batch_size_for(est, n_samples):
     return int(np.clip(est.batch_size, 1, n_samples))
 
 
+def core_weights(sample_weight, dtype):
+    """The sample weights as the core takes them, in the dtype it trains in, and the
+    factor alpha is to be scaled by with them.
+
+    scikit-learn keeps the weights in float64. Every loss and gradient is a ratio,
+    (sum_i w_i l_i + alpha ...) / sum_i w_i, which scaling the weights and alpha by
+    a power of two leaves as it is, bit for bit; so float32 weights whose largest is
+    beyond 2**+-32 are scaled to below 1 first, where float32 would overflow (or
+    underflow) weights that scikit-learn's float64 takes."""
+    if sample_weight is None:
+        return None, 1.0
+    scale = 1.0
+    largest = np.max(np.abs(sample_weight))
+    if dtype == np.float32 and largest > 0 and not 2.0 ** -32 <= largest <= 2.0 ** 32:
+        scale = 2.0 ** -int(np.frexp(largest)[1])
+    return (sample_weight * scale).astype(dtype), scale
+
+
 def early_stopping_split(est, y):
     """Row indices of the training and validation sets, drawn as scikit-learn draws
     them: its train_test_split depends only on the number of rows and `stratify`,
@@ -79,7 +97,7 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental, tasks=None)
     X : ndarray of shape (n_samples, n_features)
     Y : ndarray of shape (n_samples, n_outputs), the targets in X's dtype
     y : ndarray, the targets as validation gave them (for the validation score)
-    sample_weight : ndarray of shape (n_samples,) or None
+    sample_weight : ndarray of shape (n_samples,) or None, as validated (float64 or float32)
     params : ndarray of shape (n_params,), updated in place
     incremental : bool, partial_fit
     tasks : fastmlp._callbacks.FitTasks or None, the callbacks' tasks
@@ -101,7 +119,9 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental, tasks=None)
 
     n_train = X.shape[0] if train_idx is None else train_idx.shape[0]
     batch_size = batch_size_for(est, n_train)
-    ws = Workspace(est._layout(batch_size, input_block=not sp.issparse(X)), X.dtype)
+    sample_weight, alpha_scale = core_weights(sample_weight, X.dtype)
+    ws = Workspace(est._layout(batch_size, input_block=not sp.issparse(X),
+                               alpha_scale=alpha_scale), X.dtype)
     grads = np.empty_like(params)
     order = np.arange(n_train, dtype=np.intp)
     X_in = InputMatrix(X)      # checked once, read by every epoch
@@ -211,7 +231,9 @@ def fit_lbfgs(est, X, Y, sample_weight, params, tasks=None):
     `tasks` (or None) are the callbacks' tasks, one per iteration.
     Returns the optimal parameters."""
     X, read_in_place = in_place(X)     # no copy of a sparse or C-ordered X
-    ws = Workspace(est._layout(X.shape[0], input_block=not read_in_place), X.dtype)
+    sample_weight, alpha_scale = core_weights(sample_weight, X.dtype)
+    ws = Workspace(est._layout(X.shape[0], input_block=not read_in_place,
+                               alpha_scale=alpha_scale), X.dtype)
     grads = np.empty(params.shape[0], dtype=X.dtype)
     X_in = InputMatrix(X)
     policy = fit_policy()
