@@ -572,6 +572,11 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                              y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if y.dtype.kind not in "biuf":
+            # strings, bytes, dates: scikit-learn fails on them in its arithmetic,
+            # with NumPy's TypeError
+            raise TypeError(f"MLPRegressor needs numeric targets, got y of dtype "
+                            f"{y.dtype}: convert them to numbers first.")
         if self.loss == "poisson" and np.any(y < 0):
             # scikit-learn trains on to a NaN loss here; we say why instead
             raise ValueError(

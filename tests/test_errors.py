@@ -103,6 +103,29 @@ def test_bad_y(bad):
     assert_same_error(lambda: fast.fit(X_REG, y), lambda: sk.fit(X_REG, y))
 
 
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+@pytest.mark.parametrize("spelling", ["numeric str", "numeric bytes", "words", "datetime"])
+def test_regression_targets_that_are_not_numbers(spelling, loss, method):
+    # scikit-learn's regressor fails on them with NumPy's TypeError (no loop for y's
+    # dtype); fastmlp trained on numeric strings, and raised NumPy's UFuncTypeError
+    # for poisson: a TypeError that says what is wrong
+    y = {"numeric str": np.abs(Y_REG).astype(str), "numeric bytes": np.abs(Y_REG).astype("S"),
+         "words": np.where(Y_REG > 0, "up", "down"),
+         "datetime": np.arange(Y_REG.shape[0]).astype("datetime64[D]")}[spelling]
+    fast, sk = estimators("reg", loss=loss, hidden_layer_sizes=(3,), max_iter=2)
+    _, sk_error, _, _ = capture(lambda: getattr(sk, method)(X_REG, y))
+    assert isinstance(sk_error, TypeError), sk_error
+    with pytest.raises(TypeError) as error:
+        getattr(fast, method)(X_REG, y)
+    assert type(error.value) is TypeError
+    assert str(error.value) == ("MLPRegressor needs numeric targets, got y of dtype "
+                                f"{y.dtype}: convert them to numbers first.")
+    # numbers as objects are numbers, to scikit-learn (y_numeric) and to fastmlp
+    fit_both(*estimators("reg", loss=loss, hidden_layer_sizes=(3,), max_iter=2,
+                         random_state=0), X_REG, np.abs(Y_REG).astype(object))
+
+
 def test_continuous_target_for_classifier():
     fast, sk = estimators("clf", hidden_layer_sizes=(3,), max_iter=2)
     error = assert_same_error(lambda: fast.fit(X_REG, Y_REG), lambda: sk.fit(X_REG, Y_REG))
