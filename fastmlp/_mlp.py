@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
 from sklearn.callback import CallbackSupportMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
@@ -134,9 +135,38 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     def __setstate__(self, state):
         # a pickle stores views as copies: link them to one buffer again
         super().__setstate__(state)
-        if hasattr(self, "coefs_"):
+        if self._has_network():
             self._set_params_buffer(self._packed_params().copy())
             self._make_small_layout()
+
+    def _has_network(self):
+        """Whether a whole fitted network is there. A fit or partial_fit that raised
+        may have left none, or a part of one: fewer layers than n_layers_, or
+        another width than n_features_in_ or n_outputs_."""
+        state = self.__dict__
+        coefs, intercepts = state.get("coefs_"), state.get("intercepts_")
+        return (bool(coefs) and intercepts is not None
+                and len(coefs) == len(intercepts) == state.get("n_layers_", 0) - 1
+                and coefs[0].shape[0] == state.get("n_features_in_")
+                and coefs[-1].shape[1] == state.get("n_outputs_"))
+
+    def _check_continued_network(self, layer_units):
+        """A continued fit (warm_start, partial_fit) trains the fitted network: it
+        must have the layers that hidden_layer_sizes and y ask for now."""
+        units = [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]
+        if list(layer_units[1:-1]) != units[1:-1]:
+            raise ValueError(
+                f"hidden_layer_sizes is {self.hidden_layer_sizes!r}, but the fitted "
+                f"network's hidden layers have {units[1:-1]} units: warm_start and "
+                "partial_fit continue training the fitted network. Fit with "
+                "warm_start=False to train a network of the new sizes."
+            )
+        if layer_units[-1] != units[-1]:
+            raise ValueError(
+                f"y has {layer_units[-1]} output(s), but the fitted network has "
+                f"{units[-1]}: warm_start and partial_fit continue training the fitted "
+                "network. Fit with warm_start=False to train one for this y."
+            )
 
     # -- fitting --------------------------------------------------------------
 
@@ -185,7 +215,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         hidden_layer_sizes = list(hidden_layer_sizes)
         if np.any(np.array(hidden_layer_sizes) <= 0):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        # made again when this fit succeeds; until then predictions validate X
+        self.__dict__.pop("_small_predict_layout", None)
+        first_pass = not self._has_network() or (not self.warm_start and not incremental)
 
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         if sp.issparse(X):      # the core reads rows: CSC becomes CSR, never dense
@@ -202,8 +234,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                                       else sample_weight.dtype)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
+        layer_units = [X.shape[1]] + hidden_layer_sizes + [y.shape[1]]
+        if not first_pass:
+            self._check_continued_network(layer_units)
         self.n_outputs_ = y.shape[1]
-        layer_units = [X.shape[1]] + hidden_layer_sizes + [self.n_outputs_]
 
         self._random_state = check_random_state(self.random_state)
         if first_pass:
@@ -293,6 +327,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 and X.shape[1] == self.n_features_in_
                 and "feature_names_in_" not in self.__dict__):
             return X
+        return self._validate_x(X)
+
+    def _validate_x(self, X):
+        """scikit-learn's validation of X for prediction."""
         return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
 
     def _predict_layout(self, X, read_in_place, n_params):
@@ -313,6 +351,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             out = predict_rows(small, X, params_buffer(self.coefs_, self.intercepts_))
             if out is not None:
                 return out
+        if not self._has_network():
+            if check_input:     # scikit-learn's checks of X come first
+                self._validate_x(X)
+            raise NotFittedError(
+                f"This {type(self).__name__} instance has no fitted network: its last fit "
+                "raised. Call 'fit' with appropriate arguments before using this estimator."
+            )
         X_given = X
         if check_input:
             X = self._validate_for_predict(X)
@@ -337,7 +382,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 finite = kernel(ws, params, X, out, prediction_policy())
         if not finite:
             # NaN or infinity: scikit-learn's check raises its own error about it
-            validate_data(self, X_given, accept_sparse=["csr", "csc"], reset=False)
+            self._validate_x(X_given)
             # or longdouble values beyond float64's range, which it passes
             raise ValueError(f"Input X contains infinity or a value too large for {dtype!r}.")
         return out.astype(out_dtype, copy=False)
@@ -383,7 +428,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         estimator : MLPClassifier or MLPRegressor
         """
         est = _convert.from_sklearn(cls, estimator, cls._sklearn_class)
-        if hasattr(est, "coefs_"):
+        if est._has_network():
             est._make_small_layout()
         return est
 

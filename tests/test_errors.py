@@ -146,6 +146,63 @@ def test_single_class_target(solver):
     np.testing.assert_allclose(fast.predict_proba(X_CLF), sk.predict_proba(X_CLF), rtol=1e-6)
 
 
+def fail(est, how, X, y):
+    """Make est.fit (or partial_fit) raise in one of several places; returns the error."""
+    if how.startswith("hidden_layer_sizes"):        # while the network is drawn
+        est.set_params(hidden_layer_sizes=(2.5,) if how.endswith("(2.5,)") else (3, 2.5))
+        call = lambda: est.fit(X, y)
+    elif how == "labels":                           # once X is validated
+        call = lambda: est.fit(X[:, :3], np.linspace(0, 1, X.shape[0]))
+    elif how == "outputs":                          # a continued fit, y of 2 outputs
+        call = lambda: est.partial_fit(X, np.c_[y, y])
+    _, error, _, _ = capture(call)
+    assert error is not None, how
+    return error
+
+
+AFTER_FAILURE = ["hidden_layer_sizes=(2.5,)", "hidden_layer_sizes=(3, 2.5)", "labels",
+                 "outputs"]
+
+
+@pytest.mark.parametrize("kind, how, fitted", [
+    (kind, how, fitted) for kind in ("clf", "reg") for how in AFTER_FAILURE
+    for fitted in (False, True)
+    if not (how == "labels" and kind == "reg" or how == "outputs" and not fitted)])
+def test_after_a_fit_that_raised(kind, how, fitted):
+    """The model pickles, and predict validates X first as scikit-learn does; then it
+    predicts as scikit-learn does where the fitted network is whole, or raises
+    NotFittedError where scikit-learn fails on the part of one (IndexError,
+    a shape mismatch) and fastmlp read outside it ("out has the wrong shape")."""
+    import pickle
+    from sklearn.exceptions import NotFittedError
+    X, y = data(kind)
+    fast, sk = estimators(kind, hidden_layer_sizes=(3,), max_iter=3, random_state=0)
+    if fitted:
+        fit_both(fast, sk, X, y)
+    assert type(fail(fast, how, X, y)) is type(fail(sk, how, X, y))
+    for est in (fast, sk):
+        assert pickle.loads(pickle.dumps(est)).get_params() == est.get_params()
+    bad = X[:, :2].copy()
+    assert_same_error(lambda: fast.predict(bad), lambda: sk.predict(bad))
+    nan = X.copy()
+    nan[1, 1] = np.nan
+    assert_same_error(lambda: fast.predict(nan), lambda: sk.predict(nan))
+    width = sk.n_features_in_
+    for rows in (X[:3, :width], X[:, :width]):       # the few-row path and the general one
+        sk_out, sk_error, _, _ = capture(lambda: sk.predict(rows))
+        fast_out, fast_error, _, _ = capture(lambda: pickle.loads(pickle.dumps(fast)).predict(rows))
+        if sk_error is None:
+            assert fast_error is None, fast_error
+            np.testing.assert_allclose(fast_out, sk_out, rtol=1e-6)
+        else:
+            assert isinstance(fast_error, NotFittedError), (fast_error, sk_error)
+            assert "no fitted network: its last fit raised" in str(fast_error)
+    # and a fit after the failure is a fit
+    fast.set_params(hidden_layer_sizes=(3,))
+    fast.fit(X, y)
+    assert fast.predict(X).shape == y.shape
+
+
 @pytest.mark.parametrize("method", ["predict", "predict_proba", "predict_log_proba", "score"])
 def test_not_fitted(method):
     fast, sk = estimators("clf")
