@@ -68,6 +68,15 @@ def core_weights(sample_weight, dtype):
     return (sample_weight * scale).astype(dtype), scale
 
 
+def check_batch_weights(weights, batch_size):
+    """Raise scikit-learn's error where the weights of a batch (each `batch_size`
+    consecutive entries of `weights`) sum to zero: it averages a batch's loss over
+    them with np.average."""
+    sums = np.add.reduceat(weights, np.arange(0, weights.shape[0], batch_size))
+    if np.any(sums == 0):
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+
+
 def early_stopping_split(est, y):
     """Row indices of the training and validation sets, drawn as scikit-learn draws
     them: its train_test_split depends only on the number of rows and `stratify`,
@@ -119,6 +128,8 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental, tasks=None)
 
     n_train = X.shape[0] if train_idx is None else train_idx.shape[0]
     batch_size = batch_size_for(est, n_train)
+    # batches may sum to zero only where some weight is zero or negative
+    given = None if sample_weight is None or (sample_weight > 0).all() else sample_weight
     sample_weight, alpha_scale = core_weights(sample_weight, X.dtype)
     ws = Workspace(est._layout(batch_size, input_block=not sp.issparse(X),
                                alpha_scale=alpha_scale), X.dtype)
@@ -136,6 +147,8 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental, tasks=None)
                     # move arange(n_train) into permutation(n_train)
                     est._random_state.shuffle(order)
                 rows = order if train_idx is None else train_idx[order]
+                if given is not None:
+                    check_batch_weights(given[rows], batch_size)
                 if tasks is not None:
                     tasks.epoch_begin(params)
                 loss_sum = run_epoch(ws, params, grads, optimizer, X_in, Y, sample_weight,
@@ -231,6 +244,8 @@ def fit_lbfgs(est, X, Y, sample_weight, params, tasks=None):
     `tasks` (or None) are the callbacks' tasks, one per iteration.
     Returns the optimal parameters."""
     X, read_in_place = in_place(X)     # no copy of a sparse or C-ordered X
+    if sample_weight is not None:
+        check_batch_weights(sample_weight, X.shape[0])
     sample_weight, alpha_scale = core_weights(sample_weight, X.dtype)
     ws = Workspace(est._layout(X.shape[0], input_block=not read_in_place,
                                alpha_scale=alpha_scale), X.dtype)

@@ -214,3 +214,59 @@ def test_float32_X_weights_beyond_float32s_range(task, solver, scale, alpha):
         fast, sk = estimators(task, alpha=alpha, **params)
         fit_both(fast, sk, X, y, sample_weight=sw * scale)
         assert_same_model(fast, sk, np.float32)
+
+
+@pytest.mark.parametrize("case", ["first batch", "one row per batch", "negative pair",
+                                  "lbfgs negative", "validation"])
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_weights_summing_to_zero(task, case):
+    """scikit-learn averages each batch's loss with np.average, which raises
+    ZeroDivisionError for a batch whose weights sum to zero; its validation score
+    raises ValueError for a validation set whose weights are all zero. fastmlp
+    raised the non-finite-weights ValueError, or fitted."""
+    from _helpers import assert_same_error
+    X, y = make_data(task)
+    n = X.shape[0]
+    sw = make_sample_weight(n)
+    params = dict(solver="sgd", hidden_layer_sizes=(3,), max_iter=3, random_state=0,
+                  shuffle=False, batch_size=10)
+    if case == "first batch":
+        sw[:10] = 0
+    elif case == "one row per batch":       # shuffled, batches of one row
+        sw[7] = 0
+        params.update(batch_size=1, shuffle=True, max_iter=1)
+    elif case == "negative pair":
+        sw[10:12] = [1.5, -1.5]
+        params.update(batch_size=2)
+    elif case == "lbfgs negative":
+        sw = np.ones(n)
+        sw[0] = 1 - n             # a sum of exactly zero, in any order
+        params.update(solver="lbfgs")
+    else:
+        fast, _ = estimators(task, **params)
+        params.update(early_stopping=True, validation_fraction=0.2, solver="adam")
+        # the validation rows are those scikit-learn's split draws after the weights
+        units = [X.shape[1], 3, 1 if task == "regression" else 3]
+        rng = np.random.RandomState(0)
+        for a, b in zip(units[:-1], units[1:]):
+            rng.uniform(size=(a, b)), rng.uniform(size=b)
+        from sklearn.model_selection import train_test_split
+        val = train_test_split(np.arange(n), random_state=rng, test_size=0.2)[1]
+        sw[val] = 0
+    fast, sk = estimators(task, **params)
+    error = assert_same_error(lambda: fast.fit(X, y, sample_weight=sw),
+                              lambda: sk.fit(X, y, sample_weight=sw))
+    if case != "validation":
+        assert type(error) is ZeroDivisionError
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_zero_weights_in_batches_that_sum_to_more(solver):
+    X, y = make_data("multiclass")
+    sw = make_sample_weight(X.shape[0])
+    sw[::2] = 0
+    sw[5] = -0.1
+    fast, sk = estimators("clf", solver=solver, hidden_layer_sizes=(3,), max_iter=4,
+                          random_state=0, batch_size=10)
+    fit_both(fast, sk, X, y, sample_weight=sw)
+    assert_same_model(fast, sk, np.float64)
