@@ -229,14 +229,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             # as scikit-learn validates them: float64 (float32 kept), whatever X's
             # dtype; the solvers cast them for the core (_solver.core_weights)
             sample_weight = _check_sample_weight(sample_weight, X)
+        layer_units = [X.shape[1]] + hidden_layer_sizes + [1 if y.ndim == 1 else y.shape[1]]
+        if not first_pass:
+            self._check_continued_network(layer_units)
         tasks = fit_tasks(self, X, y, sample_weight, incremental)    # None without callbacks
         sample_weight = weigh_classes(self, y, sample_weight, np.float64 if sample_weight is None
                                       else sample_weight.dtype)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
-        layer_units = [X.shape[1]] + hidden_layer_sizes + [y.shape[1]]
-        if not first_pass:
-            self._check_continued_network(layer_units)
         self.n_outputs_ = y.shape[1]
 
         self._random_state = check_random_state(self.random_state)
