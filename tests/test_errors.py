@@ -164,6 +164,7 @@ AFTER_FAILURE = ["hidden_layer_sizes=(2.5,)", "hidden_layer_sizes=(3, 2.5)", "la
                  "outputs"]
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("kind, how, fitted", [
     (kind, how, fitted) for kind in ("clf", "reg") for how in AFTER_FAILURE
     for fitted in (False, True)

@@ -20,7 +20,6 @@ overflow (targets and weights within float32's range).
 """
 import os
 import pickle
-import warnings
 
 import numpy as np
 import pytest
@@ -34,7 +33,7 @@ from _helpers import assert_close, capture, estimators
 
 _EXAMPLES = os.environ.get("FASTMLP_HYPOTHESIS_EXAMPLES")
 FUZZ = settings(
-    max_examples=int(_EXAMPLES) if _EXAMPLES else 30,
+    max_examples=int(_EXAMPLES) if _EXAMPLES else 200,
     derandomize=not _EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -174,6 +173,10 @@ def assert_same_predictions(fast, sk, X, rtol, twin=NO_TWIN):
     for method in methods:
         def same(a, b):
             c = capture(lambda: getattr(twin.sk64, method)(X))[0] if twin.sk64 else b
+            if a.dtype == np.longdouble and method == "predict_log_proba":
+                # computed in float64 (a listed difference): 1 - p for p near 1 keeps
+                # float64's absolute precision only, so compare the probabilities
+                a, b, c = np.exp(a), np.exp(b), np.exp(c)
             assert_same_array(a, b, method, twin.rtol(max(rtol, rtol_of(a, b)), b, c))
         assert_same_outcome(
             *run_both(lambda: getattr(fast, method)(X), lambda: getattr(sk, method)(X)), same)
@@ -527,12 +530,13 @@ def test_continued_fits_as_sklearn(data, kind, dtype, seed):
                 sk_error = capture(lambda: getattr(sk, method)(X_step, y_step, **kwargs))[1]
                 assert public_type(sk_error) is public_type(error), (error, sk_error)
             return
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fitted = assert_same_outcome(
-                *run_both(lambda: getattr(fast, method)(X_step, y_step, **kwargs),
-                          lambda: getattr(sk, method)(X_step, y_step, **kwargs)),
-                lambda a, b: assert_same_fit(a, b, rtol))
-        if not fitted:
+        fits = run_both(lambda: getattr(fast, method)(X_step, y_step, **kwargs),
+                        lambda: getattr(sk, method)(X_step, y_step, **kwargs))
+        if diverged(*fits[0]) and diverged(*fits[1]):
+            # e.g. the Poisson loss of the first fit's identity outputs: NaN where an
+            # output is negative, which decides lbfgs's line search
+            event("both diverged")
+            return
+        if not assert_same_outcome(*fits, lambda a, b: assert_same_fit(a, b, rtol)):
             return
         assert_same_predictions(fast, sk, X, rtol)
