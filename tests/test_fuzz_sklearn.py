@@ -509,7 +509,10 @@ def test_continued_fits_as_sklearn(data, kind, dtype, seed):
                "learning rate": {"learning_rate_init": 0.05}, "max_iter": {"max_iter": 1},
                "hidden_layer_sizes": {"hidden_layer_sizes": data.draw(
                    st.sampled_from([(3,), [3], (4,), (3, 2)]))},
-               "loss": {"loss": "poisson"} if kind == "reg" else {}}[change]
+               # (the Poisson loss of the first fit's identity outputs is NaN where
+               # one is negative: not with lbfgs, whose line search it would steer)
+               "loss": {"loss": "poisson"} if kind == "reg" and solver != "lbfgs" else {},
+               }[change]
         fast.set_params(**new)
         sk.set_params(**new)
         rows = rng.permutation(n)[: data.draw(st.integers(5, n))]
