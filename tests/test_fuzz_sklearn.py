@@ -245,8 +245,9 @@ def matrices(draw, n_samples, n_features, rng, finite=True):
         X[rng.randint(n_samples), rng.randint(n_features)] = draw(
             st.sampled_from([np.nan, np.inf, -np.inf]))
     dtype = draw(st.sampled_from(X_DTYPES))
-    if dtype in ("int64", "int8", "uint8"):
+    if dtype in ("int64", "int8", "uint8"):      # (integers hold no NaN)
         X = np.round(np.abs(X) if dtype == "uint8" else X).clip(-100, 100)
+        X = np.nan_to_num(X, nan=0.0)
     X = X.astype(dtype) if dtype not in ("bool", "object") else (
         X > 0 if dtype == "bool" else X.astype(object))
     form = draw(st.sampled_from(["dense"] * 3 + ["sparse"]))
