@@ -33,6 +33,23 @@ LOSS_OF_OUTPUT = {
 #: Regression losses (the ``loss`` parameter of MLPRegressor) -> output activation.
 REGRESSION_OUTPUTS = {"squared_error": "identity", "poisson": "exp"}
 
+#: Losses as scikit-learn's LOSS_FUNCTIONS names them -> the core's codes.
+LOSSES = {
+    "squared_error": Loss.SQUARED_ERROR,
+    "log_loss": Loss.LOG_LOSS,
+    "binary_log_loss": Loss.BINARY_LOG_LOSS,
+    "poisson": Loss.POISSON,
+}
+
+
+def loss_code(loss, out_activation):
+    """The loss scikit-learn computes for the `loss` parameter as it is now and the
+    output activation chosen by the first fit (a warm fit may pair them otherwise):
+    log_loss with a logistic output is the binary log-loss."""
+    if loss == "log_loss" and out_activation == "logistic":
+        loss = "binary_log_loss"
+    return LOSSES[loss]
+
 
 def glorot_factor(activation):
     """Factor of Glorot's uniform bound sqrt(factor / (fan_in + fan_out))."""

@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
 from sklearn.callback import CallbackSupportMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
@@ -27,12 +28,12 @@ from ._core._layout import Layout, Workspace
 from ._core._network import params_buffer, predict, predict_rows
 from ._functions import (
     HIDDEN_ACTIVATIONS,
-    LOSS_OF_OUTPUT,
     OUTPUT_ACTIVATIONS,
     REGRESSION_OUTPUTS,
     glorot_factor,
+    loss_code,
 )
-from ._solver import fit_lbfgs, fit_stochastic
+from ._solver import fit_lbfgs, fit_stochastic, in_place
 from ._threads import blas_single_threaded, prediction_policy
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -84,14 +85,34 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     # coefs_ and intercepts_ are views of one buffer packed as scikit-learn packs
     # them for lbfgs (every W.ravel(), then every b), which the core updates in place.
 
-    def _layout(self, capacity, input_block=True):
-        """Shapes, activations and loss of the fitted network, for `capacity` rows,
-        with room for gathered input rows or (sparse, or C-ordered X read whole) without."""
+    def _layout(self, capacity, input_block=True, alpha_scale=1.0):
+        """Shapes, activations and loss of the fitted network with the parameters as
+        they are now, for `capacity` rows, with room for gathered input rows or
+        (sparse, or C-ordered X read whole) without; alpha times `alpha_scale`, the
+        factor the sample weights were scaled by (see _solver.core_weights)."""
         units = [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]
         return Layout(units, HIDDEN_ACTIVATIONS[self.activation],
                       OUTPUT_ACTIVATIONS[self.out_activation_],
-                      LOSS_OF_OUTPUT[self.out_activation_], self.alpha, capacity,
-                      input_block)
+                      loss_code(self.loss, self.out_activation_), self.alpha * alpha_scale,
+                      capacity, input_block)
+
+    def _small_layout_key(self):
+        """What a prediction's layout depends on besides the weights' shapes."""
+        return (self.activation, self.out_activation_)
+
+    def _make_small_layout(self):
+        """Cache, with what it depends on, the layout of predictions of a few rows
+        read in place (made once: its cost matters to the latency of one row)."""
+        self._small_predict_layout = (self._small_layout_key(),
+                                      self._layout(_SMALL_PREDICT, input_block=False))
+
+    def _small_layout(self):
+        """The cached layout of a few rows, or None where there is none or the
+        parameters changed since it was made (set_params)."""
+        cached = self.__dict__.get("_small_predict_layout")
+        if cached is not None and cached[0] == self._small_layout_key():
+            return cached[1]
+        return None
 
     def _set_params_buffer(self, params):
         """Make coefs_ and intercepts_ views of the flat buffer `params`."""
@@ -114,9 +135,38 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     def __setstate__(self, state):
         # a pickle stores views as copies: link them to one buffer again
         super().__setstate__(state)
-        if hasattr(self, "coefs_"):
+        if self._has_network():
             self._set_params_buffer(self._packed_params().copy())
-            self._small_predict_layout = self._layout(_SMALL_PREDICT, input_block=False)
+            self._make_small_layout()
+
+    def _has_network(self):
+        """Whether a whole fitted network is there. A fit or partial_fit that raised
+        may have left none, or a part of one: fewer layers than n_layers_, or
+        another width than n_features_in_ or n_outputs_."""
+        state = self.__dict__
+        coefs, intercepts = state.get("coefs_"), state.get("intercepts_")
+        return (bool(coefs) and intercepts is not None
+                and len(coefs) == len(intercepts) == state.get("n_layers_", 0) - 1
+                and coefs[0].shape[0] == state.get("n_features_in_")
+                and coefs[-1].shape[1] == state.get("n_outputs_"))
+
+    def _check_continued_network(self, layer_units):
+        """A continued fit (warm_start, partial_fit) trains the fitted network: it
+        must have the layers that hidden_layer_sizes and y ask for now."""
+        units = [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]
+        if list(layer_units[1:-1]) != units[1:-1]:
+            raise ValueError(
+                f"hidden_layer_sizes is {self.hidden_layer_sizes!r}, but the fitted "
+                f"network's hidden layers have {units[1:-1]} units: warm_start and "
+                "partial_fit continue training the fitted network. Fit with "
+                "warm_start=False to train a network of the new sizes."
+            )
+        if layer_units[-1] != units[-1]:
+            raise ValueError(
+                f"y has {layer_units[-1]} output(s), but the fitted network has "
+                f"{units[-1]}: warm_start and partial_fit continue training the fitted "
+                "network. Fit with warm_start=False to train one for this y."
+            )
 
     # -- fitting --------------------------------------------------------------
 
@@ -165,7 +215,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         hidden_layer_sizes = list(hidden_layer_sizes)
         if np.any(np.array(hidden_layer_sizes) <= 0):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        # made again when this fit succeeds; until then predictions validate X
+        self.__dict__.pop("_small_predict_layout", None)
+        first_pass = not self._has_network() or (not self.warm_start and not incremental)
 
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         if sp.issparse(X):      # the core reads rows: CSC becomes CSR, never dense
@@ -174,13 +226,18 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             # a continued fit trains in the weights' dtype, which scikit-learn keeps too
             X = X.astype(self.coefs_[0].dtype)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+            # as scikit-learn validates them: float64 (float32 kept), whatever X's
+            # dtype; the solvers cast them for the core (_solver.core_weights)
+            sample_weight = _check_sample_weight(sample_weight, X)
+        layer_units = [X.shape[1]] + hidden_layer_sizes + [1 if y.ndim == 1 else y.shape[1]]
+        if not first_pass:
+            self._check_continued_network(layer_units)
         tasks = fit_tasks(self, X, y, sample_weight, incremental)    # None without callbacks
-        sample_weight = weigh_classes(self, y, sample_weight, X.dtype)
+        sample_weight = weigh_classes(self, y, sample_weight, np.float64 if sample_weight is None
+                                      else sample_weight.dtype)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
-        layer_units = [X.shape[1]] + hidden_layer_sizes + [self.n_outputs_]
 
         self._random_state = check_random_state(self.random_state)
         if first_pass:
@@ -188,7 +245,15 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         params = self._packed_params().astype(X.dtype)   # a fresh buffer, updated in place
         self._set_params_buffer(params)
-        Y = np.ascontiguousarray(y, dtype=X.dtype)
+        with np.errstate(over="ignore"):       # said below, as an error
+            Y = np.ascontiguousarray(y, dtype=X.dtype)
+        if not np.isfinite(Y).all():
+            # validated finite in float64, beyond float32's range: training would
+            # only end in non-finite weights (README, "Differences from scikit-learn")
+            raise ValueError(
+                f"Input y contains infinity or a value too large for {Y.dtype!r}, the "
+                "dtype fastmlp trains this model in: fit on float64 X for such targets."
+            )
         if self.solver in _STOCHASTIC_SOLVERS:
             fit_stochastic(self, X, Y, y, sample_weight, params, incremental, tasks)
         else:
@@ -199,7 +264,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
-        self._small_predict_layout = self._layout(_SMALL_PREDICT, input_block=False)
+        self._make_small_layout()
         if tasks is not None:
             tasks.end_fit()
         return self
@@ -262,39 +327,52 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 and X.shape[1] == self.n_features_in_
                 and "feature_names_in_" not in self.__dict__):
             return X
+        return self._validate_x(X)
+
+    def _validate_x(self, X):
+        """scikit-learn's validation of X for prediction."""
         return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
 
-    def _predict_layout(self, X, n_params):
+    def _predict_layout(self, X, read_in_place, n_params):
         """The layout a prediction of X uses. Small predictions that read X in place
         share the one made at the end of fit (a Layout is immutable)."""
-        in_place = sp.issparse(X) or X.flags.c_contiguous
-        small = self.__dict__.get("_small_predict_layout")
-        if (X.shape[0] <= _SMALL_PREDICT and in_place and small is not None
+        small = self._small_layout()
+        if (X.shape[0] <= _SMALL_PREDICT and read_in_place and small is not None
                 and small.n_params == n_params):
             return small
-        return self._layout(min(X.shape[0], _PREDICT_CHUNK), input_block=not in_place)
+        return self._layout(min(X.shape[0], _PREDICT_CHUNK), input_block=not read_in_place)
 
     def _forward_pass_fast(self, X, check_input=True):
         """Output of the network for X, of shape (n_samples, n_outputs)."""
-        small = self.__dict__.get("_small_predict_layout")
+        small = self._small_layout()
         if small is not None and "feature_names_in_" not in self.__dict__:
             # the short path of a few C-ordered finite rows in the weights' dtype, on
             # the calling thread, which validate_data would pass unchanged
             out = predict_rows(small, X, params_buffer(self.coefs_, self.intercepts_))
             if out is not None:
                 return out
+        if not self._has_network():
+            if check_input:     # scikit-learn's checks of X come first
+                self._validate_x(X)
+            raise NotFittedError(
+                f"This {type(self).__name__} instance has no fitted network: its last fit "
+                "raised. Call 'fit' with appropriate arguments before using this estimator."
+            )
         X_given = X
         if check_input:
             X = self._validate_for_predict(X)
         params = self._packed_params()
-        dtype = np.result_type(X.dtype, params.dtype)
-        if dtype not in (np.float32, np.float64):
-            dtype = np.float64
+        # the dtype of scikit-learn's products X @ W, which the core computes in
+        # unless it is longdouble: that is computed in float64, then cast
+        out_dtype = np.result_type(X.dtype, params.dtype)
+        dtype = out_dtype if out_dtype in (np.float32, np.float64) else np.dtype(np.float64)
         X = X.astype(dtype, copy=False)
         if sp.issparse(X):
             X = X.tocsr()
+        X, read_in_place = in_place(X)
         params = params.astype(dtype, copy=False)
-        ws = Workspace(self._predict_layout(X, params.shape[0]), dtype, gradients=False)
+        ws = Workspace(self._predict_layout(X, read_in_place, params.shape[0]), dtype,
+                       gradients=False)
         out = np.empty((X.shape[0], self.n_outputs_), dtype=dtype)
         kernel = _PREDICT[out.dtype.itemsize]
         if X.shape[0] <= _SMALL_PREDICT:   # one row tile: BLAS may keep its own threads
@@ -304,9 +382,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 finite = kernel(ws, params, X, out, prediction_policy())
         if not finite:
             # NaN or infinity: scikit-learn's check raises its own error about it
-            validate_data(self, X_given, accept_sparse=["csr", "csc"], reset=False)
-            raise ValueError("Input X contains NaN or infinity.")   # not reached
-        return out
+            self._validate_x(X_given)
+            # or longdouble values beyond float64's range, which it passes
+            raise ValueError(f"Input X contains infinity or a value too large for {dtype!r}.")
+        return out.astype(out_dtype, copy=False)
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         """Private score method without input validation."""
@@ -349,8 +428,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         estimator : MLPClassifier or MLPRegressor
         """
         est = _convert.from_sklearn(cls, estimator, cls._sklearn_class)
-        if hasattr(est, "coefs_"):
-            est._small_predict_layout = est._layout(_SMALL_PREDICT, input_block=False)
+        if est._has_network():
+            est._make_small_layout()
         return est
 
 
@@ -538,6 +617,11 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                              y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if y.dtype.kind not in "biuf":
+            # strings, bytes, dates: scikit-learn fails on them in its arithmetic,
+            # with NumPy's TypeError
+            raise TypeError(f"MLPRegressor needs numeric targets, got y of dtype "
+                            f"{y.dtype}: convert them to numbers first.")
         if self.loss == "poisson" and np.any(y < 0):
             # scikit-learn trains on to a NaN loss here; we say why instead
             raise ValueError(

@@ -24,6 +24,20 @@ from ._optimizers import make_optimizer
 from ._threads import blas_single_threaded, fit_policy
 
 
+def in_place(X):
+    """(X, True) where the core can read X in place: CSR, or dense rows packed in C
+    order, then with the packed strides (NumPy calls an array C-contiguous whatever
+    the stride of a length-1 dimension: x[:, None], one row of a wider array);
+    (X, False) where the core must gather its rows."""
+    if sp.issparse(X):
+        return X, True
+    if not X.flags.c_contiguous:
+        return X, False
+    if X.strides != (X.shape[1] * X.itemsize, X.itemsize):
+        X = X.reshape(-1).reshape(X.shape)      # a view: C order allows it
+    return X, True
+
+
 def batch_size_for(est, n_samples):
     """scikit-learn's rule: 'auto' is min(200, n); an explicit size is clipped."""
     if est.batch_size == "auto":
@@ -34,6 +48,33 @@ def batch_size_for(est, n_samples):
             "sample size. It is going to be clipped"
         )
     return int(np.clip(est.batch_size, 1, n_samples))
+
+
+def core_weights(sample_weight, dtype):
+    """The sample weights as the core takes them, in the dtype it trains in, and the
+    factor alpha is to be scaled by with them.
+
+    scikit-learn keeps the weights in float64. Every loss and gradient is a ratio,
+    (sum_i w_i l_i + alpha ...) / sum_i w_i, which scaling the weights and alpha by
+    a power of two leaves as it is, bit for bit; so float32 weights whose largest is
+    beyond 2**+-32 are scaled to below 1 first, where float32 would overflow (or
+    underflow) weights that scikit-learn's float64 takes."""
+    if sample_weight is None:
+        return None, 1.0
+    scale = 1.0
+    largest = np.max(np.abs(sample_weight))
+    if dtype == np.float32 and largest > 0 and not 2.0 ** -32 <= largest <= 2.0 ** 32:
+        scale = 2.0 ** -int(np.frexp(largest)[1])
+    return (sample_weight * scale).astype(dtype), scale
+
+
+def check_batch_weights(weights, batch_size):
+    """Raise scikit-learn's error where the weights of a batch (each `batch_size`
+    consecutive entries of `weights`) sum to zero: it averages a batch's loss over
+    them with np.average."""
+    sums = np.add.reduceat(weights, np.arange(0, weights.shape[0], batch_size))
+    if np.any(sums == 0):
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized")
 
 
 def early_stopping_split(est, y):
@@ -65,7 +106,7 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental, tasks=None)
     X : ndarray of shape (n_samples, n_features)
     Y : ndarray of shape (n_samples, n_outputs), the targets in X's dtype
     y : ndarray, the targets as validation gave them (for the validation score)
-    sample_weight : ndarray of shape (n_samples,) or None
+    sample_weight : ndarray of shape (n_samples,) or None, as validated (float64 or float32)
     params : ndarray of shape (n_params,), updated in place
     incremental : bool, partial_fit
     tasks : fastmlp._callbacks.FitTasks or None, the callbacks' tasks
@@ -87,7 +128,11 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental, tasks=None)
 
     n_train = X.shape[0] if train_idx is None else train_idx.shape[0]
     batch_size = batch_size_for(est, n_train)
-    ws = Workspace(est._layout(batch_size, input_block=not sp.issparse(X)), X.dtype)
+    # batches may sum to zero only where some weight is zero or negative
+    given = None if sample_weight is None or (sample_weight > 0).all() else sample_weight
+    sample_weight, alpha_scale = core_weights(sample_weight, X.dtype)
+    ws = Workspace(est._layout(batch_size, input_block=not sp.issparse(X),
+                               alpha_scale=alpha_scale), X.dtype)
     grads = np.empty_like(params)
     order = np.arange(n_train, dtype=np.intp)
     X_in = InputMatrix(X)      # checked once, read by every epoch
@@ -102,6 +147,8 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental, tasks=None)
                     # move arange(n_train) into permutation(n_train)
                     est._random_state.shuffle(order)
                 rows = order if train_idx is None else train_idx[order]
+                if given is not None:
+                    check_batch_weights(given[rows], batch_size)
                 if tasks is not None:
                     tasks.epoch_begin(params)
                 loss_sum = run_epoch(ws, params, grads, optimizer, X_in, Y, sample_weight,
@@ -196,9 +243,12 @@ def fit_lbfgs(est, X, Y, sample_weight, params, tasks=None):
     X's dtype; the optimum comes back float64, as scikit-learn's weights do.
     `tasks` (or None) are the callbacks' tasks, one per iteration.
     Returns the optimal parameters."""
-    # X is read in place when it is sparse or C-ordered: no copy of it
-    in_place = sp.issparse(X) or X.flags.c_contiguous
-    ws = Workspace(est._layout(X.shape[0], input_block=not in_place), X.dtype)
+    X, read_in_place = in_place(X)     # no copy of a sparse or C-ordered X
+    if sample_weight is not None:
+        check_batch_weights(sample_weight, X.shape[0])
+    sample_weight, alpha_scale = core_weights(sample_weight, X.dtype)
+    ws = Workspace(est._layout(X.shape[0], input_block=not read_in_place,
+                               alpha_scale=alpha_scale), X.dtype)
     grads = np.empty(params.shape[0], dtype=X.dtype)
     X_in = InputMatrix(X)
     policy = fit_policy()

@@ -103,6 +103,29 @@ def test_bad_y(bad):
     assert_same_error(lambda: fast.fit(X_REG, y), lambda: sk.fit(X_REG, y))
 
 
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+@pytest.mark.parametrize("spelling", ["numeric str", "numeric bytes", "words", "datetime"])
+def test_regression_targets_that_are_not_numbers(spelling, loss, method):
+    # scikit-learn's regressor fails on them with NumPy's TypeError (no loop for y's
+    # dtype); fastmlp trained on numeric strings, and raised NumPy's UFuncTypeError
+    # for poisson: a TypeError that says what is wrong
+    y = {"numeric str": np.abs(Y_REG).astype(str), "numeric bytes": np.abs(Y_REG).astype("S"),
+         "words": np.where(Y_REG > 0, "up", "down"),
+         "datetime": np.arange(Y_REG.shape[0]).astype("datetime64[D]")}[spelling]
+    fast, sk = estimators("reg", loss=loss, hidden_layer_sizes=(3,), max_iter=2)
+    _, sk_error, _, _ = capture(lambda: getattr(sk, method)(X_REG, y))
+    assert isinstance(sk_error, TypeError), sk_error
+    with pytest.raises(TypeError) as error:
+        getattr(fast, method)(X_REG, y)
+    assert type(error.value) is TypeError
+    assert str(error.value) == ("MLPRegressor needs numeric targets, got y of dtype "
+                                f"{y.dtype}: convert them to numbers first.")
+    # numbers as objects are numbers, to scikit-learn (y_numeric) and to fastmlp
+    fit_both(*estimators("reg", loss=loss, hidden_layer_sizes=(3,), max_iter=2,
+                         random_state=0), X_REG, np.abs(Y_REG).astype(object))
+
+
 def test_continuous_target_for_classifier():
     fast, sk = estimators("clf", hidden_layer_sizes=(3,), max_iter=2)
     error = assert_same_error(lambda: fast.fit(X_REG, Y_REG), lambda: sk.fit(X_REG, Y_REG))
@@ -121,6 +144,64 @@ def test_single_class_target(solver):
     assert_same_model(fast, sk, np.float64)
     np.testing.assert_array_equal(fast.predict(X_CLF), sk.predict(X_CLF))
     np.testing.assert_allclose(fast.predict_proba(X_CLF), sk.predict_proba(X_CLF), rtol=1e-6)
+
+
+def fail(est, how, X, y):
+    """Make est.fit (or partial_fit) raise in one of several places; returns the error."""
+    if how.startswith("hidden_layer_sizes"):        # while the network is drawn
+        est.set_params(hidden_layer_sizes=(2.5,) if how.endswith("(2.5,)") else (3, 2.5))
+        call = lambda: est.fit(X, y)
+    elif how == "labels":                           # once X is validated
+        call = lambda: est.fit(X[:, :3], np.linspace(0, 1, X.shape[0]))
+    elif how == "outputs":                          # a continued fit, y of 2 outputs
+        call = lambda: est.partial_fit(X, np.c_[y, y])
+    _, error, _, _ = capture(call)
+    assert error is not None, how
+    return error
+
+
+AFTER_FAILURE = ["hidden_layer_sizes=(2.5,)", "hidden_layer_sizes=(3, 2.5)", "labels",
+                 "outputs"]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("kind, how, fitted", [
+    (kind, how, fitted) for kind in ("clf", "reg") for how in AFTER_FAILURE
+    for fitted in (False, True)
+    if not (how == "labels" and kind == "reg" or how == "outputs" and not fitted)])
+def test_after_a_fit_that_raised(kind, how, fitted):
+    """The model pickles, and predict validates X first as scikit-learn does; then it
+    predicts as scikit-learn does where the fitted network is whole, or raises
+    NotFittedError where scikit-learn fails on the part of one (IndexError,
+    a shape mismatch) and fastmlp read outside it ("out has the wrong shape")."""
+    import pickle
+    from sklearn.exceptions import NotFittedError
+    X, y = data(kind)
+    fast, sk = estimators(kind, hidden_layer_sizes=(3,), max_iter=3, random_state=0)
+    if fitted:
+        fit_both(fast, sk, X, y)
+    assert type(fail(fast, how, X, y)) is type(fail(sk, how, X, y))
+    for est in (fast, sk):
+        assert pickle.loads(pickle.dumps(est)).get_params() == est.get_params()
+    bad = X[:, :2].copy()
+    assert_same_error(lambda: fast.predict(bad), lambda: sk.predict(bad))
+    nan = X.copy()
+    nan[1, 1] = np.nan
+    assert_same_error(lambda: fast.predict(nan), lambda: sk.predict(nan))
+    width = sk.n_features_in_
+    for rows in (X[:3, :width], X[:, :width]):       # the few-row path and the general one
+        sk_out, sk_error, _, _ = capture(lambda: sk.predict(rows))
+        fast_out, fast_error, _, _ = capture(lambda: pickle.loads(pickle.dumps(fast)).predict(rows))
+        if sk_error is None:
+            assert fast_error is None, fast_error
+            np.testing.assert_allclose(fast_out, sk_out, rtol=1e-6)
+        else:
+            assert isinstance(fast_error, NotFittedError), (fast_error, sk_error)
+            assert "no fitted network: its last fit raised" in str(fast_error)
+    # and a fit after the failure is a fit
+    fast.set_params(hidden_layer_sizes=(3,))
+    fast.fit(X, y)
+    assert fast.predict(X).shape == y.shape
 
 
 @pytest.mark.parametrize("method", ["predict", "predict_proba", "predict_log_proba", "score"])
@@ -291,6 +372,21 @@ def test_diverging_validation_scores_with_early_stopping():
     assert np.isnan(sk.validation_scores_[-1])
     assert_same_model(fast, sk, np.float64)
     assert all(np.isfinite(c).all() for c in fast.coefs_)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_float32_regression_targets_beyond_float32_are_refused_at_once(solver):
+    # fastmlp trains float32 X in float32 (README, "Differences from scikit-learn"):
+    # such targets became infinity and training ended in non-finite weights
+    X = X_REG.astype(np.float32)
+    fast, sk = estimators("reg", solver=solver, hidden_layer_sizes=(4,), max_iter=5,
+                          random_state=0)
+    with pytest.raises(ValueError, match=r"y contains infinity or a value too large for "
+                                         r"dtype\('float32'\), the dtype fastmlp trains"):
+        fast.fit(X, Y_REG * 1e200)
+    if solver != "sgd":     # (sgd diverges on such targets, in scikit-learn too)
+        fit_both(fast, sk, X_REG, Y_REG * 1e200)     # float64 X trains on them
+        assert_same_model(fast, sk, np.float64)
 
 
 def test_huge_but_finite_weights_do_not_raise():

@@ -250,3 +250,59 @@ def test_sparse_layouts(kind, dtype):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.max(np.abs(b)))
     np.testing.assert_allclose(getattr(ref, method)(dense), getattr(ref, method)(A),
                                rtol=rtol, atol=rtol)
+
+
+
+def unpacked_c_contiguous(dtype, nan=False):
+    """Arrays NumPy flags C-contiguous whose strides are not the packed ones (a
+    length-1 dimension may have any stride), each with a packed copy; with `nan`,
+    each holds a NaN."""
+    x = X[:, 0].astype(dtype)
+    wide = np.repeat(X.astype(dtype), 2, axis=1)
+    if nan:
+        x[-1] = wide[3, N_FEATURES - 1] = np.nan
+    variants = {
+        "x[:, None]": (x[:, None], x.reshape(-1, 1).copy()),
+        "x[None].T": (x[None].T, x.reshape(-1, 1).copy()),
+        "readonly x[:, None]": (readonly(x)[:, None], x.reshape(-1, 1).copy()),
+        "one row of a wider array": (wide[3:4, :N_FEATURES], wide[3:4, :N_FEATURES].copy()),
+    }
+    for a, packed in variants.values():
+        assert a.flags.c_contiguous and a.strides != packed.strides
+        np.testing.assert_array_equal(a, packed)   # NaN == NaN here
+    return variants
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("kind", [MLPClassifier, MLPRegressor])
+def test_c_contiguous_arrays_with_unpacked_strides(kind, dtype, solver):
+    # scikit-learn takes them; the core read them in place only with packed strides
+    # and refused them ("this X must be gathered") in predict and lbfgs's fit
+    methods = ["predict", "predict_proba"] if kind is MLPClassifier else ["predict"]
+    for name, (Xv, packed) in unpacked_c_contiguous(dtype).items():
+        n = Xv.shape[0]
+        y = Y_INT[:n] if kind is MLPClassifier else Y_REG[:n, 0]
+        if n > 1:
+            est = fit(kind(solver=solver, **PARAMS), Xv, y)
+            assert_same_weights(est, fit(kind(solver=solver, **PARAMS), packed, y))
+            assert est.score(Xv, y) == est.score(packed, y)
+        # models of both dtypes: X in the weights' dtype (read in place, in the short
+        # path up to 64 rows) and in the other one (converted)
+        for model_dtype in (np.float64, np.float32):
+            model = fit(kind(solver="adam", **PARAMS),
+                        np.resize(X.astype(model_dtype), (N_SAMPLES, Xv.shape[1])), Y_INT)
+            for method in methods:
+                np.testing.assert_array_equal(getattr(model, method)(Xv),
+                                              getattr(model, method)(packed), err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_nan_in_an_unpacked_c_contiguous_array_is_sklearns_error(dtype):
+    # the error was "this X must be gathered, and the layout has no input block"
+    for name, (Xv, _) in unpacked_c_contiguous(dtype, nan=True).items():
+        for model_dtype in (np.float64, np.float32):
+            est = fit(MLPClassifier(**PARAMS),
+                      np.resize(X.astype(model_dtype), (N_SAMPLES, Xv.shape[1])), Y_INT)
+            with pytest.raises(ValueError, match="Input X contains NaN"):
+                est.predict(Xv)

@@ -1,6 +1,8 @@
 """partial_fit (one epoch per call, the optimizer kept between calls) and
 warm_start (continue from the fitted weights with a fresh optimizer), in parity
 with scikit-learn 1.9.1, and their errors word for word."""
+import re
+
 import numpy as np
 import pytest
 import sklearn.neural_network
@@ -266,6 +268,54 @@ def test_warm_start_changed_n_features_error():
     fit_both(fast, sk, X, y)
     assert_same_error(lambda: fast.fit(X[:, :4], y), lambda: sk.fit(X[:, :4], y))
     assert_same_error(lambda: fast.partial_fit(X[:, :4], y), lambda: sk.partial_fit(X[:, :4], y))
+
+
+@pytest.mark.parametrize("sizes", [(4,), (3, 2), ()], ids=["wider", "deeper", "none"])
+@pytest.mark.parametrize("method", ["warm fit", "partial_fit"])
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_continued_fit_with_other_hidden_layer_sizes_error(solver, method, sizes):
+    # scikit-learn trains the old network on silently, or raises IndexError, or (lbfgs)
+    # hands SciPy an x0 and a gradient of different lengths: it is not called here
+    X, y = make_data("regression")
+    est = fastmlp.MLPRegressor(solver=solver, warm_start=True, hidden_layer_sizes=(3,),
+                               max_iter=3, random_state=0)
+    fit_quietly(est, X, y)
+    before = [a.copy() for a in est.coefs_ + est.intercepts_]
+    prediction = est.predict(X)
+    est.set_params(hidden_layer_sizes=sizes)
+    call = est.fit if method == "warm fit" else est.partial_fit
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes is %s, but the fitted network's "
+                       r"hidden layers have \[3\] units: warm_start and partial_fit continue "
+                       r"training the fitted network" % re.escape(repr(sizes))):
+        call(X, y)
+    for a, b in zip(est.coefs_ + est.intercepts_, before):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(est.predict(X), prediction)
+    est.set_params(hidden_layer_sizes=[3])       # the same sizes, spelt otherwise
+    fit_quietly(est, X, y, method="fit" if method == "warm fit" else "partial_fit")
+    est.set_params(hidden_layer_sizes=sizes, warm_start=False)
+    assert [c.shape for c in fit_quietly(est, X, y).coefs_][:-1] == [
+        (a, b) for a, b in zip((X.shape[1],) + sizes, sizes)]
+
+
+@pytest.mark.parametrize("outputs", [(2, 1), (1, 2)], ids=["2-to-1", "1-to-2"])
+@pytest.mark.parametrize("method", ["warm fit", "partial_fit"])
+def test_continued_fit_with_another_number_of_outputs_error(method, outputs):
+    # scikit-learn sets n_outputs_ to y's, then trains on broadcasting y (2 to 1) or
+    # raises ValueError from a product (1 to 2): fastmlp says what is wrong
+    X, Y = make_data("multioutput")
+    first, then = (Y if k == 2 else Y[:, 0] for k in outputs)
+    fast, sk = estimators("reg", solver="adam", warm_start=True, hidden_layer_sizes=(3,),
+                          max_iter=3, random_state=0)
+    fit_both(fast, sk, X, first)
+    prediction = fast.predict(X)
+    call = fast.fit if method == "warm fit" else fast.partial_fit
+    with pytest.raises(ValueError, match=r"y has %d output\(s\), but the fitted network "
+                                         r"has %d" % outputs[::-1]):
+        call(X, then)
+    assert fast.n_outputs_ == outputs[0]
+    np.testing.assert_array_equal(fast.predict(X), prediction)
+    assert_same_predictions(fast, sk, X, np.float64)
 
 
 def test_fit_without_warm_start_restarts():

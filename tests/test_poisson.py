@@ -120,3 +120,15 @@ def test_negative_targets_fine_for_squared_error():
     est = fit_quietly(fastmlp.MLPRegressor(hidden_layer_sizes=(3,), max_iter=3, random_state=0),
                       X, y - 5.0)
     assert np.isfinite(est.loss_)
+
+
+def test_diverged_loss_is_nan_as_sklearns():
+    # outputs that underflow to 0 make y / a = 0 / 0 for y == 0; scipy's xlogy(0, NaN)
+    # is NaN, and so is the loss (it was inf), which the stopping rule reads
+    X = np.array([[52.9, 12.0], [29.4, 67.2], [56.0, -29.3]])
+    y = np.array([1.0, 0.0, 0.0])
+    fast, sk = estimators("reg", loss="poisson", solver="sgd", hidden_layer_sizes=(3,),
+                          learning_rate_init=1e-3, max_iter=2, shuffle=False, random_state=0)
+    fit_both(fast, sk, X, y)
+    assert np.isnan(sk.loss_curve_[-1])
+    assert_same_model(fast, sk, np.float64)

@@ -167,3 +167,106 @@ def test_sgd_weighted_rows_move_the_model():
     heavy = fit_quietly(fastmlp.MLPClassifier(**params), X, y,
                         sample_weight=np.where(y == 1, 10.0, 1.0))
     assert heavy.predict_proba(X)[:, 1].mean() > plain.predict_proba(X)[:, 1].mean() + 0.05
+
+
+@pytest.mark.parametrize("bad", ["inf", "nan", "2d"])
+@pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_float32_X_weights_are_validated_as_sklearn_validates_them(kind, solver, bad):
+    # scikit-learn validates the weights in float64 (its messages name float64),
+    # before anything is cast to X's float32
+    from _helpers import assert_same_error
+    X, y = make_data("binary" if kind == "clf" else "regression", np.float32)
+    sw = make_sample_weight(X.shape[0])
+    if bad == "2d":
+        sw = sw[:, None]
+    else:
+        sw[3] = np.inf if bad == "inf" else np.nan
+    fast, sk = estimators(kind, solver=solver, hidden_layer_sizes=(3,), max_iter=3)
+    assert_same_error(lambda: fast.fit(X, y, sample_weight=sw),
+                      lambda: sk.fit(X, y, sample_weight=sw))
+
+
+@pytest.mark.parametrize("scale, alpha", [(2.0 ** 1000, 0.01), (2.0 ** 40, 0.01),
+                                          (2.0 ** 120, 0.0), (2.0 ** -1000, 0.0),
+                                          (2.0 ** -140, 0.0)],
+                         ids=["2**1000", "2**40", "2**120", "2**-1000", "2**-140"])
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_float32_X_weights_beyond_float32s_range(task, solver, scale, alpha):
+    """Weights far outside float32's range fit, as scikit-learn's float64 weights do.
+    Weights w with alpha are the objective of weights w / scale with alpha / scale
+    (every loss and gradient is a ratio (sum w l + alpha ...) / sum w): the fits agree
+    bit for bit where both alphas are normal float32 numbers or both zero in float32."""
+    X, y = make_data(task, np.float32)
+    sw = make_sample_weight(X.shape[0])
+    params = dict(solver=solver, hidden_layer_sizes=(5,), batch_size=32,
+                  learning_rate_init=0.01, max_iter=5, random_state=0)
+    ref = fit_quietly(estimators(task, alpha=alpha / scale, **params)[0], X, y,
+                      sample_weight=sw)
+    est = fit_quietly(estimators(task, alpha=alpha, **params)[0], X, y,
+                      sample_weight=sw * scale)
+    for a, b in zip(est.coefs_ + est.intercepts_, ref.coefs_ + ref.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    assert est.loss_ == ref.loss_
+    if task == "regression" and solver == "adam":
+        # scikit-learn's regressor fits them too (its classifier overflows in float32)
+        fast, sk = estimators(task, alpha=alpha, **params)
+        fit_both(fast, sk, X, y, sample_weight=sw * scale)
+        assert_same_model(fast, sk, np.float32)
+
+
+@pytest.mark.parametrize("case", ["first batch", "one row per batch", "negative pair",
+                                  "lbfgs negative", "validation"])
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_weights_summing_to_zero(task, case):
+    """scikit-learn averages each batch's loss with np.average, which raises
+    ZeroDivisionError for a batch whose weights sum to zero; its validation score
+    raises ValueError for a validation set whose weights are all zero. fastmlp
+    raised the non-finite-weights ValueError, or fitted."""
+    from _helpers import assert_same_error
+    X, y = make_data(task)
+    n = X.shape[0]
+    sw = make_sample_weight(n)
+    params = dict(solver="sgd", hidden_layer_sizes=(3,), max_iter=3, random_state=0,
+                  shuffle=False, batch_size=10)
+    if case == "first batch":
+        sw[:10] = 0
+    elif case == "one row per batch":       # shuffled, batches of one row
+        sw[7] = 0
+        params.update(batch_size=1, shuffle=True, max_iter=1)
+    elif case == "negative pair":
+        sw[10:12] = [1.5, -1.5]
+        params.update(batch_size=2)
+    elif case == "lbfgs negative":
+        sw = np.ones(n)
+        sw[0] = 1 - n             # a sum of exactly zero, in any order
+        params.update(solver="lbfgs")
+    else:
+        fast, _ = estimators(task, **params)
+        params.update(early_stopping=True, validation_fraction=0.2, solver="adam")
+        # the validation rows are those scikit-learn's split draws after the weights
+        units = [X.shape[1], 3, 1 if task == "regression" else 3]
+        rng = np.random.RandomState(0)
+        for a, b in zip(units[:-1], units[1:]):
+            rng.uniform(size=(a, b)), rng.uniform(size=b)
+        from sklearn.model_selection import train_test_split
+        val = train_test_split(np.arange(n), random_state=rng, test_size=0.2)[1]
+        sw[val] = 0
+    fast, sk = estimators(task, **params)
+    error = assert_same_error(lambda: fast.fit(X, y, sample_weight=sw),
+                              lambda: sk.fit(X, y, sample_weight=sw))
+    if case != "validation":
+        assert type(error) is ZeroDivisionError
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_zero_weights_in_batches_that_sum_to_more(solver):
+    X, y = make_data("multiclass")
+    sw = make_sample_weight(X.shape[0])
+    sw[::2] = 0
+    sw[5] = -0.1
+    fast, sk = estimators("clf", solver=solver, hidden_layer_sizes=(3,), max_iter=4,
+                          random_state=0, batch_size=10)
+    fit_both(fast, sk, X, y, sample_weight=sw)
+    assert_same_model(fast, sk, np.float64)

@@ -353,6 +353,21 @@ def test_predict_other_dtype_than_fit():
         assert_close(proba, ref_proba, 1e-3)
 
 
+@pytest.mark.parametrize("fit_dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("task", ["multiclass", "multioutput-regression"])
+def test_predict_dtypes_the_core_does_not_compute_in(task, fit_dtype):
+    """X of every numeric dtype predicts in the dtype scikit-learn's products give
+    (X's dtype and the weights' promoted): longdouble X gives longdouble outputs,
+    float16 and small integers the weights' dtype, large integers float64."""
+    ref, est = fit_both(task, X_ALL.astype(fit_dtype), Y_ALL[task],
+                        **dict(BASE, **SOLVERS["adam"]))
+    for Xp in (X_ALL.astype(np.longdouble), X_ALL.astype(np.float16),
+               np.round(X_ALL).astype(np.int8), np.round(X_ALL).astype(np.int64),
+               np.round(np.abs(X_ALL)).astype(np.uint16), X_ALL > 0):
+        for many in (Xp[:3], Xp):        # the few-row path and the general one
+            assert_same_predictions(ref, est, many, 1e-3 if fit_dtype == np.float32 else 1e-6)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("task", TASKS)
 def test_lbfgs(task, dtype):
@@ -455,7 +470,7 @@ def test_short_path_takes_only_rows_it_reads_in_place():
         warnings.simplefilter("ignore", ConvergenceWarning)
         ours = fastmlp.MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=0)
         ours.fit(X, rng.randint(0, 3, 100))
-    layout = ours._small_predict_layout
+    layout = ours._small_layout()
     params = params_buffer(ours.coefs_, ours.intercepts_)
     assert params is not None and params.base is None
     out = predict_rows(layout, X[:3], params)
@@ -471,3 +486,49 @@ def test_short_path_takes_only_rows_it_reads_in_place():
     ours.intercepts_[0] = ours.intercepts_[0].copy()      # replaced, not modified
     assert params_buffer(ours.coefs_, ours.intercepts_) is None
     np.testing.assert_allclose(ours.predict_proba(X[:3]), out, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_set_params_after_fit_is_used_by_every_prediction(task, dtype):
+    """Nothing derived from the parameters outlives set_params: a few rows (the short
+    path of a prediction) and many use the current activation, as scikit-learn's do."""
+    X = X_ALL.astype(dtype)
+    ref, est = fit_both(task, X, Y_ALL[task], **dict(BASE, activation="relu"))
+    for model in (ref, est):
+        model.set_params(activation="tanh")
+    for rows in (X[:1], X[:5], X[:64], X[:65], X):
+        assert_same_predictions(ref, est, rows, RTOL[dtype])
+    for model in (ref, est):
+        model.set_params(activation="logistic")
+    assert_same_predictions(ref, est, X[:3], RTOL[dtype])
+
+
+def test_warm_start_with_another_activation_scores_validation_with_it():
+    """A warm-started early-stopping fit after set_params scores its (small)
+    validation set with the network it trains."""
+    params = dict(BASE, activation="relu", warm_start=True, early_stopping=True,
+                  validation_fraction=0.2, n_iter_no_change=50, **SOLVERS["adam"])
+    ref, est = fit_both("multiclass", X_ALL, Y_ALL["multiclass"], **params)
+    for model in (ref, est):
+        model.set_params(activation="tanh")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X_ALL, Y_ALL["multiclass"])
+    assert_same_fit(ref, est, 1e-6)
+
+
+def test_warm_start_with_another_regression_loss_reports_that_loss():
+    """scikit-learn's loss value is that of its current `loss` parameter, with the
+    output activation of the first fit; so is fastmlp's."""
+    X, y = X_ALL, np.abs(Y_ALL["regression"]) + 1.0
+    params = dict(BASE, activation="tanh", warm_start=True, **SOLVERS["adam"])
+    ref, est = fit_both("regression", X, y, **params)
+    for loss in ("poisson", "squared_error"):
+        for model in (ref, est):
+            model.set_params(loss=loss)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(X, y)
+        assert est.out_activation_ == ref.out_activation_ == "identity"
+        assert_same_fit(ref, est, 1e-6)

@@ -123,8 +123,8 @@ cdef inline floating tanh_backward(floating a, floating delta) noexcept nogil:
 # ---------------------------------------------------------------------------
 
 cdef inline double xlogy(double x, double y) noexcept nogil:
-    """x * log(y), with 0 where x == 0 (scipy.special.xlogy)."""
-    return 0.0 if x == 0 else x * log(y)
+    """x * log(y), with 0 where x == 0 unless y is NaN (scipy.special.xlogy)."""
+    return 0.0 if x == 0 and y == y else x * log(y)
 
 
 cdef inline double clip(double p, double eps) noexcept nogil:
