@@ -291,8 +291,14 @@ def test_pickle_from_another_sklearn_version_warns_as_sklearn_does(monkeypatch):
 
 
 def test_state_without_versions_warns_as_unknown():
-    est = fastmlp.MLPRegressor(hidden_layer_sizes=(3,))
-    state = est.__getstate__()
+    # a pickle made before the versions were stored
+    state = fastmlp.MLPRegressor(hidden_layer_sizes=(3,)).__getstate__()
     del state["_fastmlp_version"], state["_sklearn_version"]
-    with pytest.warns(fastmlp.InconsistentVersionWarning, match="from fastmlp version unknown"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         fastmlp.MLPRegressor().__setstate__(state)
+    assert [(type(w.message), w.message.estimator_name) for w in caught] == [
+        (fastmlp.InconsistentVersionWarning, "MLPRegressor"),
+        (sklearn.exceptions.InconsistentVersionWarning, "MLPRegressor")]
+    assert caught[0].message.original_fastmlp_version == "unknown"
+    assert caught[1].message.original_sklearn_version == "unknown"
