@@ -57,13 +57,15 @@ OPENMP_FLAGS = {
     "msvc": [(["/openmp"], [])],
 }
 
+# A parallel region and a call into the runtime, so that both the flags and the
+# runtime library are checked.
 OPENMP_PROBE = r"""
 #include <omp.h>
 int main(void) {
     int n = 0;
     #pragma omp parallel reduction(+:n)
     n += 1;
-    return n > 0 ? 0 : 1;
+    return n > 0 && omp_get_max_threads() > 0 ? 0 : 1;
 }
 """
 
