@@ -9,7 +9,6 @@ from abc import ABC, abstractmethod
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
-from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
@@ -23,6 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _convert
 from ._callbacks import fit_tasks
+from ._compat import CallbackSupportMixin
 from ._class_weight import check_partial_fit_class_weight, weigh_classes
 from ._core._layout import Layout, Workspace
 from ._core._network import params_buffer, predict, predict_rows

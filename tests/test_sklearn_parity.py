@@ -10,11 +10,11 @@ import warnings
 
 import numpy as np
 import pytest
-import sklearn
 import sklearn.neural_network as sk
 from sklearn.exceptions import ConvergenceWarning
 
 import fastmlp
+from fastmlp._compat import SCORES_STRING_LABELS
 from fastmlp._core._network import params_buffer, predict_rows
 from _helpers import assert_same_model
 
@@ -177,7 +177,6 @@ def test_stops_on_tol_at_the_same_epoch(task, solver, dtype):
 # scikit-learn before 1.9 fails to score string labels in early stopping (a TypeError
 # from np.isnan on the predicted labels); fastmlp scores them as 1.9 does (README,
 # "Differences"). Against those versions the binary labels are given as their codes.
-SCORES_STRING_LABELS = tuple(int(p) for p in sklearn.__version__.split(".")[:2]) >= (1, 9)
 EARLY_STOPPING = dict(BASE, activation="relu", **SOLVERS["adam"], max_iter=40,
                       early_stopping=True, validation_fraction=0.2, n_iter_no_change=2,
                       tol=1e-3)
