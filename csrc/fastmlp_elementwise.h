@@ -12,7 +12,10 @@
 
 #include <stddef.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+/* GCC builds the clones on x86-64 Linux (they need its ifunc); FASTMLP_PORTABLE
+ * (setup.py) leaves them out as a build for another architecture does. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
+    && !defined(FASTMLP_PORTABLE)
 #define FASTMLP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define FASTMLP_CLONES

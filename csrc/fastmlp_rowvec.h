@@ -17,7 +17,9 @@
 
 #include <stddef.h>
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+/* x86 with GCC or clang only; FASTMLP_PORTABLE (setup.py) leaves it out as a build
+ * for another architecture does. */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(FASTMLP_PORTABLE)
 #define FASTMLP_ROWVEC_AVX512 1
 #include <immintrin.h>
 

@@ -9,7 +9,6 @@ from abc import ABC, abstractmethod
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
-from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
@@ -23,6 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _convert
 from ._callbacks import fit_tasks
+from ._compat import CallbackSupportMixin
 from ._class_weight import check_partial_fit_class_weight, weigh_classes
 from ._core._layout import Layout, Workspace
 from ._core._network import params_buffer, predict, predict_rows
@@ -33,6 +33,8 @@ from ._functions import (
     glorot_factor,
     loss_code,
 )
+from ._optimizers import optimizer_from_state, optimizer_state
+from ._persistence import check_versions, stamp
 from ._solver import fit_lbfgs, fit_stochastic, in_place
 from ._threads import blas_single_threaded, prediction_policy
 
@@ -128,11 +130,17 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         return base if dtype is None else base.astype(dtype, copy=False)
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())   # object's is __dict__ itself: not ours to change
         state.pop("_small_predict_layout", None)    # compiled: __setstate__ rebuilds it
-        return state
+        if "_optimizer" in state:
+            state["_optimizer"] = optimizer_state(state["_optimizer"])
+        return stamp(state)
 
     def __setstate__(self, state):
+        state = dict(state)
+        check_versions(type(self).__name__, state)
+        if isinstance(state.get("_optimizer"), dict):
+            state["_optimizer"] = optimizer_from_state(state["_optimizer"])
         # a pickle stores views as copies: link them to one buffer again
         super().__setstate__(state)
         if self._has_network():

@@ -91,6 +91,25 @@ class Adam:
         return True
 
 
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+
+
+def optimizer_state(optimizer):
+    """The optimizer as plain data (numbers, strings and arrays in a dict), which a
+    pickle stores without naming a class of fastmlp's."""
+    solver = next(name for name, cls in OPTIMIZERS.items() if type(optimizer) is cls)
+    return {"solver": solver, **vars(optimizer)}
+
+
+def optimizer_from_state(state):
+    """The optimizer optimizer_state(optimizer) describes, in the same state."""
+    state = dict(state)
+    cls = OPTIMIZERS[state.pop("solver")]
+    optimizer = cls.__new__(cls)
+    optimizer.__dict__.update(state)
+    return optimizer
+
+
 def make_optimizer(est, n_params, dtype):
     """The optimizer an estimator's parameters ask for."""
     if est.solver == "sgd":

@@ -12,8 +12,15 @@ import warnings
 
 import numpy as np
 import pytest
-import rich  # noqa: F401  ProgressBar's; in the test extras
-from sklearn.callback import ProgressBar, ScoringMonitor
+
+from fastmlp._compat import HAS_CALLBACKS
+
+if not HAS_CALLBACKS:
+    pytest.skip("scikit-learn < 1.9 has no callback protocol; test_compat.py checks that "
+                "fastmlp then has none either", allow_module_level=True)
+
+import rich  # noqa: E402, F401  ProgressBar's; in the test extras
+from sklearn.callback import ProgressBar, ScoringMonitor  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline

@@ -206,8 +206,9 @@ def workspace_bytes(est, batch_size):
 
 
 def measured_fit(make, X, y, batch_size, monkeypatch):
-    """Fit once traced. Returns (peak of the whole fit, peak inside the compiled epoch
-    calls, the workspace's bytes), peaks above the memory traced when fit started."""
+    """Fit once traced. Returns (peak of the whole fit, peak from the compiled epoch's
+    start on, growth inside the compiled epoch calls, the workspace's bytes), peaks
+    above the memory traced when fit started."""
     est = make(batch_size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -240,7 +241,8 @@ def measured_fit(make, X, y, batch_size, monkeypatch):
         finally:
             tracemalloc.stop()
     assert len(epoch_growth) == 1   # max_iter=1: one compiled epoch
-    return max(peaks) - base, epoch_growth[0], workspace_bytes(est, batch_size)
+    return (max(peaks) - base, max(peaks[1:]) - base, epoch_growth[0],
+            workspace_bytes(est, batch_size))
 
 
 FIT_CASES = {
@@ -261,20 +263,22 @@ def test_fit_memory_does_not_grow_with_minibatches(case, monkeypatch):
     """One epoch as 1 minibatch of N rows or as N minibatches of 1 row."""
     make, y, dtype = FIT_CASES[case]
     Xd = X.astype(dtype)
-    (whole_n, epoch_n, ws_n), (whole_1, epoch_1, ws_1) = (
+    (whole_n, from_epoch_n, epoch_n, ws_n), (whole_1, from_epoch_1, epoch_1, ws_1) = (
         measured_fit(make, Xd, y, bs, monkeypatch) for bs in (N, 1))
     # tracemalloc does see the fit's NumPy buffers: the one-batch fit's workspace shows
     assert whole_n > ws_n > 100 * ws_1
     # inside the compiled epoch: a small constant, whatever the number of minibatches
     assert epoch_1 <= epoch_n + 512, (epoch_n, epoch_1)
     assert epoch_1 < 16 * 1024, epoch_1
-    # the whole fit: N minibatches never peak higher than one; and apart from the
-    # workspace (sized by the batch) the peaks are the same. (The classifier's label
-    # encoding peaks before the epoch when the workspace is small, so for it only the
-    # one-sided bound is exact.)
+    # the whole fit: N minibatches never peak higher than one; and from the epoch on,
+    # apart from the workspace (sized by the batch), the peaks are the same. (Before
+    # the epoch, input validation's temporaries can outgrow a small workspace: their
+    # size depends on the NumPy and scikit-learn versions. The classifier's label
+    # encoding peaks before the epoch too, so for it only the one-sided bound is exact.)
     assert whole_1 < whole_n + SLACK, (whole_n, whole_1)
     if case.startswith("regressor"):
-        assert abs((whole_1 - ws_1) - (whole_n - ws_n)) < SLACK, (whole_n, whole_1)
+        assert abs((from_epoch_1 - ws_1) - (from_epoch_n - ws_n)) < SLACK, (
+            from_epoch_n, from_epoch_1)
 
 
 def test_the_memory_check_catches_per_batch_buffers(monkeypatch):
@@ -291,10 +295,10 @@ def test_the_memory_check_catches_per_batch_buffers(monkeypatch):
 
     monkeypatch.setattr(fastmlp._solver, "run_epoch", leaky_run_epoch)
     make, y, dtype = FIT_CASES["regressor-sgd"]
-    (whole_n, epoch_n, ws_n), (whole_1, epoch_1, ws_1) = (
+    (_, from_epoch_n, epoch_n, ws_n), (_, from_epoch_1, epoch_1, ws_1) = (
         measured_fit(make, X, y, bs, monkeypatch) for bs in (N, 1))
     assert epoch_1 > epoch_n + 100 * 1024
-    assert (whole_1 - ws_1) - (whole_n - ws_n) > 10 * SLACK
+    assert (from_epoch_1 - ws_1) - (from_epoch_n - ws_n) > 10 * SLACK
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])

@@ -16,7 +16,6 @@ import fastmlp
 from fastmlp import LossCurveDisplay
 from _helpers import fit_quietly, make_data
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
@@ -111,9 +110,12 @@ def test_without_matplotlib_scikit_learns_error(monkeypatch):
         assert "requires matplotlib" in str(raised.value)
 
 
-def test_fastmlp_imports_without_matplotlib():
+def test_fastmlp_imports_without_matplotlib(tmp_path):
+    # in a fresh interpreter, the fastmlp this one imported (installed, or the
+    # source tree's)
+    where = os.path.dirname(os.path.dirname(os.path.abspath(fastmlp.__file__)))
     code = ("import sys; sys.modules['matplotlib'] = None; import fastmlp; "
-            "print(fastmlp.LossCurveDisplay.__name__)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, env={**os.environ, "PYTHONPATH": ROOT}, check=True)
-    assert out.stdout.strip() == "LossCurveDisplay"
+            "print(fastmlp.LossCurveDisplay.__name__, fastmlp.__file__)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": where}, check=True)
+    assert out.stdout.split() == ["LossCurveDisplay", fastmlp.__file__]

@@ -1,12 +1,17 @@
 """Pickle and joblib round trips: a fitted model predicts the same after loading,
 a model in the middle of partial_fit continues exactly as one never pickled,
-and the loaded coefs_/intercepts_ are the live parameters of the model."""
+the loaded coefs_/intercepts_ are the live parameters of the model, a pickle
+names no private class, and loading under other versions warns as scikit-learn does."""
 import io
 import pickle
+import warnings
 
 import joblib
 import numpy as np
 import pytest
+import sklearn
+import sklearn.base
+import sklearn.exceptions
 from sklearn.base import clone
 
 import fastmlp
@@ -190,3 +195,110 @@ def test_unfitted_and_cloned_roundtrip():
     fit_quietly(est, X, y)
     twin = fit_quietly(clone(roundtrip(est)), X, y)
     assert_identical_params(twin, est)
+
+
+# -- what a pickle names, and the versions it carries ------------------------------
+
+class RecordingUnpickler(pickle.Unpickler):
+    """An unpickler that records every (module, name) global the pickle names."""
+
+    def __init__(self, data):
+        super().__init__(io.BytesIO(data))
+        self.globals = set()
+
+    def find_class(self, module, name):
+        self.globals.add((module, name))
+        return super().find_class(module, name)
+
+
+def fitted_models():
+    """A classifier and a regressor in the middle of sgd and adam training."""
+    X, y = make_data("multiclass")
+    Xr, yr = make_data("regression")
+    for solver in ("sgd", "adam"):
+        yield fastmlp.MLPClassifier(solver=solver, hidden_layer_sizes=(4,),
+                                    random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+        yield fastmlp.MLPRegressor(solver=solver, hidden_layer_sizes=(4,),
+                                   random_state=0).partial_fit(Xr, yr)
+
+
+@pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])
+def test_pickle_names_no_private_class(protocol):
+    # the optimizer's state travels as plain data: the only class of fastmlp's a
+    # pickle names is the estimator's own
+    for est in fitted_models():
+        unpickler = RecordingUnpickler(pickle.dumps(est, protocol=protocol))
+        loaded = unpickler.load()
+        ours = {g for g in unpickler.globals if g[0].split(".")[0] == "fastmlp"}
+        assert ours == {(type(est).__module__, type(est).__name__)}
+        assert type(loaded._optimizer) is type(est._optimizer)
+        assert vars(loaded._optimizer).keys() == vars(est._optimizer).keys()
+
+
+def load_recording_warnings(data):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = pickle.loads(data)
+    return loaded, [w.message for w in caught]
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_pickle_loads_silently_under_the_same_version(kind):
+    est = next(m for m in fitted_models() if (kind == "clf") == hasattr(m, "classes_"))
+    loaded, caught = load_recording_warnings(pickle.dumps(est))
+    assert caught == []
+    assert loaded.__dict__.keys() == est.__dict__.keys()   # the stamps are not attributes
+
+
+@pytest.mark.parametrize("direction", ["loaded by another", "written by another"])
+def test_pickle_from_another_fastmlp_version_warns(monkeypatch, direction):
+    X, y = make_data("regression")
+    est = fastmlp.MLPRegressor(hidden_layer_sizes=(3,), random_state=0).partial_fit(X, y)
+    this = fastmlp.__version__
+    if direction == "written by another":
+        monkeypatch.setattr(fastmlp, "__version__", "0.0.1")
+    data = pickle.dumps(est)
+    monkeypatch.setattr(fastmlp, "__version__",
+                        this if direction == "written by another" else "99.0")
+    loaded, caught = load_recording_warnings(data)
+    assert len(caught) == 1
+    w = caught[0]
+    # scikit-learn's warning class, so filters on it apply; fastmlp's versions in it
+    assert isinstance(w, fastmlp.InconsistentVersionWarning)
+    assert isinstance(w, sklearn.exceptions.InconsistentVersionWarning)
+    original, current = ("0.0.1", this) if direction == "written by another" else (this, "99.0")
+    assert (w.estimator_name, w.original_fastmlp_version, w.current_fastmlp_version) == (
+        "MLPRegressor", original, current)
+    assert str(w).startswith(
+        f"Trying to unpickle estimator MLPRegressor from fastmlp version {original} when "
+        f"using fastmlp version {current}. This might lead to breaking code or invalid "
+        "results. Use at your own risk.")
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+
+
+def test_pickle_from_another_sklearn_version_warns_as_sklearn_does(monkeypatch):
+    # fastmlp follows the installed scikit-learn, so its version is checked too,
+    # with scikit-learn's own warning
+    X, y = make_data("regression")
+    est = fastmlp.MLPRegressor(hidden_layer_sizes=(3,), random_state=0).partial_fit(X, y)
+    data = pickle.dumps(est)
+    monkeypatch.setattr(sklearn, "__version__", "1.0.0")
+    _, caught = load_recording_warnings(data)
+    assert [type(w) for w in caught] == [sklearn.exceptions.InconsistentVersionWarning]
+    assert (caught[0].estimator_name, caught[0].current_sklearn_version,
+            caught[0].original_sklearn_version) == ("MLPRegressor", "1.0.0",
+                                                    sklearn.base.__version__)
+
+
+def test_state_without_versions_warns_as_unknown():
+    # a pickle made before the versions were stored
+    state = fastmlp.MLPRegressor(hidden_layer_sizes=(3,)).__getstate__()
+    del state["_fastmlp_version"], state["_sklearn_version"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fastmlp.MLPRegressor().__setstate__(state)
+    assert [(type(w.message), w.message.estimator_name) for w in caught] == [
+        (fastmlp.InconsistentVersionWarning, "MLPRegressor"),
+        (sklearn.exceptions.InconsistentVersionWarning, "MLPRegressor")]
+    assert caught[0].message.original_fastmlp_version == "unknown"
+    assert caught[1].message.original_sklearn_version == "unknown"

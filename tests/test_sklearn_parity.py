@@ -1,4 +1,4 @@
-"""fastmlp against scikit-learn 1.9.1 itself.
+"""fastmlp against the installed scikit-learn itself.
 
 The same parameters and random_state must give the same fitted weights, loss
 curve, stopping epoch, attributes, predictions, warnings and verbose lines. In
@@ -14,6 +14,7 @@ import sklearn.neural_network as sk
 from sklearn.exceptions import ConvergenceWarning
 
 import fastmlp
+from fastmlp._compat import SCORES_STRING_LABELS
 from fastmlp._core._network import params_buffer, predict_rows
 from _helpers import assert_same_model
 
@@ -173,20 +174,43 @@ def test_stops_on_tol_at_the_same_epoch(task, solver, dtype):
     assert_same_fit(ref, est, RTOL[dtype])
 
 
+# scikit-learn before 1.9 fails to score string labels in early stopping (a TypeError
+# from np.isnan on the predicted labels); fastmlp scores them as 1.9 does (README,
+# "Differences"). Against those versions the binary labels are given as their codes.
+EARLY_STOPPING = dict(BASE, activation="relu", **SOLVERS["adam"], max_iter=40,
+                      early_stopping=True, validation_fraction=0.2, n_iter_no_change=2,
+                      tol=1e-3)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel", "regression"])
 def test_early_stopping_validation(task, weighted, dtype):
     X = X_ALL.astype(dtype)
     sw = np.random.RandomState(1).uniform(0.1, 3.0, N_SAMPLES) if weighted else None
-    params = dict(BASE, activation="relu", **SOLVERS["adam"])
-    params.update(max_iter=40, early_stopping=True, validation_fraction=0.2,
-                  n_iter_no_change=2, tol=1e-3)
-    ref, est = fit_both(task, X, Y_ALL[task], sample_weight=sw, **params)
+    params = EARLY_STOPPING
+    y = Y_ALL[task]
+    if task == "binary" and not SCORES_STRING_LABELS:
+        y = (y == "yes").astype(int)
+    ref, est = fit_both(task, X, y, sample_weight=sw, **params)
     assert ref.n_iter_ < params["max_iter"]
     # the same validation rows and scores, and the same restored best weights
     assert_same_fit(ref, est, RTOL[dtype])
     assert_same_predictions(ref, est, X, RTOL[dtype])
+
+
+def test_early_stopping_on_string_labels_is_early_stopping_on_their_codes():
+    # with every scikit-learn version: the same split, scores and weights as for
+    # the labels' codes (in the order of classes_)
+    y = Y_ALL["binary"]
+    on_labels = fastmlp.MLPClassifier(**EARLY_STOPPING).fit(X_ALL, y)
+    on_codes = fastmlp.MLPClassifier(**EARLY_STOPPING).fit(X_ALL, (y == "yes").astype(int))
+    assert list(on_labels.classes_) == ["no", "yes"]
+    assert on_labels.validation_scores_ == on_codes.validation_scores_
+    assert on_labels.n_iter_ == on_codes.n_iter_ < EARLY_STOPPING["max_iter"]
+    for a, b in zip(on_labels.coefs_ + on_labels.intercepts_,
+                    on_codes.coefs_ + on_codes.intercepts_):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
