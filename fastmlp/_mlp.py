@@ -324,18 +324,35 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             check_is_fitted(self)      # raises NotFittedError
         return self._predict(X)
 
-    def _validate_for_predict(self, X):
-        """validate_data(self, X, reset=False), short-cut where it would return X
-        itself if X is finite: a float ndarray of the fitted width, when no feature
-        names were seen. The prediction kernels check that X is finite as they read
-        it; where it is not, _forward_pass_fast calls validate_data, which raises
-        scikit-learn's error."""
-        if (type(X) is np.ndarray and X.ndim == 2 and X.dtype.kind == "f"
+    def _passes_as_is(self, X):
+        """Whether validate_data(self, X, reset=False) returns X itself if X is
+        finite: a float32 or float64 ndarray of the fitted width, when no feature
+        names were seen."""
+        return (type(X) is np.ndarray and X.ndim == 2 and X.dtype.kind == "f"
                 and X.dtype.itemsize in (4, 8) and X.shape[0] > 0
                 and X.shape[1] == self.n_features_in_
-                and "feature_names_in_" not in self.__dict__):
-            return X
-        return self._validate_x(X)
+                and "feature_names_in_" not in self.__dict__)
+
+    def _validate_for_predict(self, X):
+        """validate_data(self, X, reset=False), short-cut where it would return X
+        itself (_passes_as_is). The prediction kernels check that X is finite as they
+        read it; where it is not, _forward_pass_fast calls validate_data, which
+        raises scikit-learn's error."""
+        return X if self._passes_as_is(X) else self._validate_x(X)
+
+    def _validate_continued(self, X, y, **kwargs):
+        """validate_data(self, X, y, reset=False, **kwargs) for a continued fit
+        (partial_fit, warm start), short-cut where it would return X and y
+        themselves: X that passes as is, finite, and a finite 1-D numeric ndarray y of
+        X's length. Its ~1 ms of checks would be most of a partial_fit on a chunk of
+        1,000 rows; anything else, and anything non-finite, goes to scikit-learn's
+        validation and its errors."""
+        if (self._passes_as_is(X) and type(y) is np.ndarray and y.ndim == 1
+                and y.shape[0] == X.shape[0] and y.dtype.kind in "biuf"
+                and np.isfinite(X.sum()) and (y.dtype.kind != "f" or np.isfinite(y.sum()))):
+            return X, y
+        return validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=(np.float64, np.float32), reset=False, **kwargs)
 
     def _validate_x(self, X):
         """scikit-learn's validation of X for prediction."""
@@ -484,19 +501,27 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self.class_weight = class_weight
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+        if reset:
+            X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"],
+                                 multi_output=True, dtype=(np.float64, np.float32),
+                                 reset=True)
+        else:
+            X, y = self._validate_continued(X, y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
 
         # classes_ is (re)defined on a fresh fit; a warm or incremental fit checks it
         fresh = (not hasattr(self, "classes_")) or (not self.warm_start and not incremental)
+        one_hot = fresh
         if fresh:
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
         else:
-            classes = unique_labels(y)
+            classes = self._numeric_labels(y)
+            one_hot = classes is not None
+            if classes is None:
+                classes = unique_labels(y)
             if self.warm_start:
                 if set(classes) != set(self.classes_):
                     raise ValueError(
@@ -511,14 +536,27 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 )
 
         # bool, so that float32 data is not upcast
-        if fresh and y.ndim == 1 and self._label_binarizer.y_type_ in ("binary", "multiclass") \
+        if one_hot and y.ndim == 1 and self._label_binarizer.y_type_ in ("binary", "multiclass") \
                 and len(self.classes_) >= 2:
-            # what transform gives for labels its classes_ came from, without its
-            # checks (milliseconds per fit, which the fit just made)
+            # what transform gives for labels of its classes_ whose type was checked,
+            # without its checks again (milliseconds per fit)
             classes = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
             return X, y[:, None] == classes[None, :]
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
+
+    def _numeric_labels(self, y):
+        """unique_labels(y) where it is np.unique(y) without a doubt, for a continued
+        fit: a 1-D numeric ndarray whose values are integers, labelling a binary or
+        multiclass target of numeric classes. None elsewhere: scikit-learn's checks
+        (type_of_target, ~2 ms a call) then decide, and raise its errors."""
+        if not (type(y) is np.ndarray and y.ndim == 1 and y.dtype.kind in "biuf"
+                and self.classes_.dtype.kind in "biuf"
+                and self._label_binarizer.y_type_ in ("binary", "multiclass")):
+            return None
+        if y.dtype.kind == "f" and (y != y.astype(int)).any():
+            return None       # "continuous"
+        return np.unique(y)
 
     def _predict(self, X, check_input=True):
         y_pred = self._forward_pass_fast(X, check_input=check_input)
@@ -549,13 +587,25 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self : object
         """
         check_partial_fit_class_weight(self)
-        if _check_partial_fit_first_call(self, classes):
+        if classes is not None and self._has_classes(classes):
+            pass        # what scikit-learn's check below would find, without its ~1 ms
+        elif _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def _has_classes(self, classes):
+        """Whether `classes` is classes_ itself, value for value, in order (then
+        unique_labels(classes) is classes_ too)."""
+        known = self.__dict__.get("classes_")
+        if known is None:
+            return False
+        given = np.asarray(classes)
+        return given.shape == known.shape and given.dtype.kind == known.dtype.kind \
+            and bool(np.all(given == known))
 
     def predict_log_proba(self, X):
         """Log of the probability estimates, of shape (n_samples, n_classes)."""
@@ -621,8 +671,12 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         )
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+        if reset:
+            X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"],
+                                 multi_output=True, y_numeric=True,
+                                 dtype=(np.float64, np.float32), reset=True)
+        else:
+            X, y = self._validate_continued(X, y, y_numeric=True)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if y.dtype.kind not in "biuf":

@@ -2,6 +2,7 @@
 warm_start (continue from the fitted weights with a fresh optimizer), in parity
 with scikit-learn 1.9.1, and their errors word for word."""
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -347,3 +348,79 @@ def test_continued_fit_with_other_dtype_keeps_the_weights_dtype(first, second):
     for a, b in zip(fast.coefs_ + fast.intercepts_, sk.coefs_ + sk.intercepts_):
         assert a.dtype == b.dtype == first
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3 * np.abs(b).max())
+
+
+# ---------------------------------------------------------------------------
+# A continued fit's short-cut validation (plain numeric arrays) ends as
+# scikit-learn's: the same results, the same errors and warnings
+# ---------------------------------------------------------------------------
+
+def chunks_of(kind, n_chunks=3, rows=60, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n_chunks * rows, 5)
+    if kind == "clf":
+        y = rng.randint(0, 3, n_chunks * rows)
+    else:
+        y = X[:, 0] + 0.1 * rng.randn(n_chunks * rows)
+    return [(X[i * rows:(i + 1) * rows], y[i * rows:(i + 1) * rows]) for i in range(n_chunks)]
+
+
+@pytest.mark.parametrize("as_", ["int64", "int32", "uint8", "float64", "list", "column"])
+def test_partial_fit_labels_of_any_numeric_kind(as_):
+    """Labels given as other numeric arrays, a list, or a column take the full
+    checks or the short cut; every way trains the same model as scikit-learn."""
+    data = chunks_of("clf")
+    models = []
+    for lib in (fastmlp, sklearn.neural_network):
+        est = lib.MLPClassifier(hidden_layer_sizes=(7,), random_state=0)
+        for i, (X, y) in enumerate(data):
+            y = (list(y) if as_ == "list" else y[:, None] if as_ == "column"
+                 else y.astype(as_))
+            with warnings.catch_warnings(record=True) as record:
+                warnings.simplefilter("always")
+                est.partial_fit(X, y, classes=np.arange(3) if i == 0 else [0, 1, 2])
+            # a column of labels: scikit-learn's DataConversionWarning on every call
+            assert any("column-vector y" in str(w.message) for w in record) == (as_ == "column")
+        models.append(est)
+    fast, sk = models
+    for a, b in zip(fast.coefs_, sk.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind, bad", [
+    (kind, bad) for kind in ("clf", "reg")
+    for bad in ("nan_X", "inf_X", "nan_y", "features", "rows", "complex_X", "empty")
+] + [("clf", bad) for bad in ("continuous_y", "new_class", "string_y")])
+def test_continued_fit_bad_input_errors_as_sklearn(kind, bad):
+    (X0, y0), (X, y) = chunks_of(kind, 2)
+    X, y = X.copy(), y.copy()
+    if bad == "nan_X":
+        X[3, 2] = np.nan
+    elif bad == "inf_X":
+        X[0, 0] = np.inf
+    elif bad == "nan_y":
+        y = y.astype(float)
+        y[5] = np.nan
+    elif bad == "features":
+        X = X[:, :4]
+    elif bad == "rows":
+        y = y[:-1]
+    elif bad == "complex_X":
+        X = X + 1j
+    elif bad == "continuous_y":
+        y = y + 0.5
+    elif bad == "new_class":
+        y[0] = 7
+    elif bad == "string_y":
+        y = y.astype(str)
+    elif bad == "empty":
+        X, y = X[:0], y[:0]
+    outcomes = []
+    for lib in (fastmlp, sklearn.neural_network):
+        est = (lib.MLPClassifier(hidden_layer_sizes=(4,), random_state=0) if kind == "clf"
+               else lib.MLPRegressor(hidden_layer_sizes=(4,), random_state=0))
+        est.partial_fit(X0, y0, **({"classes": [0, 1, 2]} if kind == "clf" else {}))
+        with pytest.raises(Exception) as info:
+            est.partial_fit(X, y)
+        outcomes.append((type(info.value), str(info.value)))
+    assert outcomes[0] == outcomes[1]
