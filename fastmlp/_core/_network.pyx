@@ -108,7 +108,7 @@ cdef void sparse_times_dense(
     const Input* X, const Py_ssize_t* idx,  # IN CSR X and the batch's row indices
     Py_ssize_t r0, Py_ssize_t r1,
     const floating* w, Py_ssize_t n_out,    # IN W[0] of shape (n_features, n_out)
-    floating* out,                          # OUT (r1 - r0, n_out): X[idx[r0:r1]] @ W[0]
+    floating* out,                          # OUT (rows, n_out): X[idx] @ W[0]
 ) noexcept nogil:
     """Sparse rows times W, accumulated in SciPy's order (csr_matvecs)."""
     cdef const floating* data = <const floating*> X.data
@@ -118,7 +118,7 @@ cdef void sparse_times_dense(
     cdef const floating* wrow
     for r in range(r0, r1):
         i = idx[r] if idx != NULL else r
-        o = out + (r - r0) * n_out
+        o = out + r * n_out
         for k in range(n_out):
             o[k] = 0
         for p in range(X.indptr[i], X.indptr[i + 1]):
@@ -153,23 +153,21 @@ cdef void forward_tile(
     const floating* y, const floating* sw, const Py_ssize_t* idx,
     Py_ssize_t r0, Py_ssize_t r1,
     floating* acts, floating* deltas, double* row_loss,
-    char* nonfinite, floating* out,
+    char* nonfinite,
 ) noexcept nogil:
     """Rows r0..r1 through every layer: A[l+1] = f(A[l] @ W[l] + b[l]).
 
     With nonfinite (dense X), first sets it to whether the rows hold NaN or
-    infinity: read just before the product reads them, they come from cache.
-    With out (prediction), the output layer's rows are written there, (r1 - r0,
-    n_outputs) row-major, instead of into acts: once, where they belong."""
+    infinity: read just before the product reads them, they come from cache."""
     cdef const Py_ssize_t* u = net.units
     cdef Py_ssize_t L = net.n_layers, l
     cdef Py_ssize_t rows = r1 - r0
     cdef floating* a_out
     cdef const floating* a_in
     for l in range(L):
-        a_out = out if l == L - 1 and out != NULL else acts + net.act_off[l + 1] + r0 * u[l + 1]
+        a_out = acts + net.act_off[l + 1] + r0 * u[l + 1]
         if l == 0 and X.indices != NULL:
-            sparse_times_dense(X, idx, r0, r1, params, u[1], a_out)
+            sparse_times_dense(X, idx, r0, r1, params, u[1], acts + net.act_off[1])
         else:
             if l == 0 and not reads_in_place(X, idx):
                 gather_rows(X, idx, r0, r1, acts + net.act_off[0])
@@ -476,8 +474,7 @@ cdef double train_batch(Work* w, fastmlp_team* team, int tid, const Py_ssize_t* 
             w.l2 = weights_squared(net, params)
             continue
         r0, r1 = tile_start(rows, tiles, task), tile_start(rows, tiles, task + 1)
-        forward_tile(net, params, w.X, y, sw, idx, r0, r1, acts, deltas, w.row_loss, NULL,
-                     NULL)
+        forward_tile(net, params, w.X, y, sw, idx, r0, r1, acts, deltas, w.row_loss, NULL)
         if split > 1:
             backward_rows(net, params, w.X, idx, acts, deltas, r0, r1,
                           <floating*> w.partial + task * w.n_params)
@@ -535,8 +532,7 @@ cdef void train_job(void* work, fastmlp_team* team, int tid) noexcept nogil:
 
 cdef void predict_rows_of(Work* w, fastmlp_team* team, int tid, floating* kind) noexcept nogil:
     """Rows w.first..w.last of X through the network into w.out, in row tiles; each
-    tile's rows checked for NaN and infinity as they are read (w.finite; out is
-    then incomplete)."""
+    tile's rows checked for NaN and infinity as they are read (w.finite)."""
     cdef const Net* net = w.net
     cdef Py_ssize_t rows = w.last - w.first, task, r0, r1, n_out = net.units[net.n_layers]
     cdef Py_ssize_t tiles = forward_tiles(net, rows)
@@ -550,10 +546,12 @@ cdef void predict_rows_of(Work* w, fastmlp_team* team, int tid, floating* kind) 
             break
         r0, r1 = tile_start(rows, tiles, task), tile_start(rows, tiles, task + 1)
         forward_tile(net, <floating*> w.params, &block, NULL, NULL, NULL, r0, r1, acts,
-                     NULL, NULL, &nonfinite if block.indices == NULL else NULL,
-                     out + r0 * n_out)
+                     NULL, NULL, &nonfinite if block.indices == NULL else NULL)
         if block.indices == NULL and nonfinite:
             w.finite = False
+        else:
+            memcpy(out + r0 * n_out, acts + net.act_off[net.n_layers] + r0 * n_out,
+                   (r1 - r0) * n_out * sizeof(floating))
 
 
 cdef void predict_job(void* work, fastmlp_team* team, int tid) noexcept nogil:
@@ -724,25 +722,26 @@ def params_buffer(coefs, intercepts):
 cdef bint rows_forward(const Net* net, const floating* params, const floating* X, Py_ssize_t n,
                        floating* out) noexcept nogil:
     """out = the network's output for n C-ordered rows of X, on the calling thread,
-    in work buffers of its own. False (out incomplete) when X holds NaN or infinity,
+    in work buffers of its own. False (out not written) when X holds NaN or infinity,
     or memory runs out."""
-    cdef Py_ssize_t L = net.n_layers, n_out = net.units[L]
+    cdef Py_ssize_t L = net.n_layers
     cdef Input x
     x.data = <const void*> X
     x.s0, x.s1 = net.units[0], 1
     x.indices = x.indptr = NULL
     x.n_rows, x.n_cols = n, net.units[0]
-    cdef floating* acts = <floating*> malloc(max(1, net.act_off[L]) * sizeof(floating))
-    cdef Py_ssize_t t, r0, tiles = forward_tiles(net, n)
+    cdef floating* acts = <floating*> malloc((net.act_off[L] + n * net.units[L]) * sizeof(floating))
+    cdef Py_ssize_t t, tiles = forward_tiles(net, n)
     cdef char nonfinite
     cdef bint finite = True
     if acts == NULL:
         return False
     for t in range(tiles):
-        r0 = tile_start(n, tiles, t)
-        forward_tile(net, params, &x, NULL, NULL, NULL, r0, tile_start(n, tiles, t + 1),
-                     acts, NULL, NULL, &nonfinite, out + r0 * n_out)
+        forward_tile(net, params, &x, NULL, NULL, NULL, tile_start(n, tiles, t),
+                     tile_start(n, tiles, t + 1), acts, NULL, NULL, &nonfinite)
         finite = finite and not nonfinite
+    if finite:
+        memcpy(out, acts + net.act_off[L], n * net.units[L] * sizeof(floating))
     free(acts)
     return finite
 
