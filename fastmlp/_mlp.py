@@ -1,7 +1,8 @@
 """MLPClassifier and MLPRegressor: parameters, validation, fit, partial_fit, predict.
 
-Drop-in replacements for ``sklearn.neural_network``'s estimators of scikit-learn
-1.9.1: the same parameters, defaults, attributes, errors and random draws. No
+Drop-in replacements for ``sklearn.neural_network``'s estimators of the installed
+scikit-learn (1.7.1 to 1.9; differences between those releases are in
+``_compat``): the same parameters, defaults, attributes, errors and random draws. No
 array maths here: training runs in ``_solver`` and the compiled core.
 """
 from abc import ABC, abstractmethod
@@ -463,7 +464,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     ``sklearn.neural_network.MLPClassifier`` with a compiled core.
 
     It optimizes the log-loss with LBFGS, SGD or Adam. Parameters, attributes
-    and methods are scikit-learn 1.9.1's; see its documentation for each. Beyond
+    and methods are those of the installed scikit-learn's MLPClassifier; see its
+    documentation for each. Beyond
     them:
 
     class_weight : dict, list of dict or "balanced", default=None
@@ -635,7 +637,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     ``sklearn.neural_network.MLPRegressor`` with a compiled core.
 
     It optimizes the squared error or the Poisson deviance with LBFGS, SGD or
-    Adam. Parameters, attributes and methods are scikit-learn 1.9.1's.
+    Adam. Parameters, attributes and methods are those of the installed
+    scikit-learn's MLPRegressor.
     """
 
     _parameter_constraints: dict = dict(SklearnMLPRegressor._parameter_constraints)
