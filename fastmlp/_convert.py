@@ -52,7 +52,7 @@ def to_sklearn(est, sk_class):
             UserWarning,
         )
     sk = _copied(est, sk_class, {}, drop=("class_weight",))
-    if not hasattr(est, "coefs_"):
+    if not est._has_network():     # unfitted, or its last fit raised: as it is
         return sk
     best = getattr(est, "_best_params", None)
     if best is None:
@@ -96,7 +96,7 @@ def from_sklearn(cls, sk, sk_class):
             f"got {type(sk).__name__}."
         )
     est = _copied(sk, cls, {})
-    if not hasattr(sk, "coefs_"):
+    if not est._has_network():     # unfitted, or its last fit raised: as it is
         return est
     dtype = est.coefs_[0].dtype
     est._set_params_buffer(_pack(est.coefs_ + est.intercepts_, dtype))

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn.neural_network as skn
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
 import fastmlp
@@ -171,6 +172,24 @@ def test_unfitted_estimators_convert_to_unfitted():
     assert not hasattr(sk, "coefs_")
     fast = fastmlp.MLPClassifier.from_sklearn(skn.MLPClassifier(max_iter=7))
     assert fast.max_iter == 7 and not hasattr(fast, "coefs_")
+
+
+@pytest.mark.parametrize("fast_first", [True, False])
+def test_a_model_whose_fit_raised_converts_to_one_with_no_network(fast_first):
+    # scikit-learn's fit leaves coefs_ == [] behind when hidden_layer_sizes
+    # holds a float; the converted model says so as fastmlp's own would
+    X, y = make_data("binary")
+    fast_class, sk_class = fastmlp.MLPClassifier, skn.MLPClassifier
+    first = (fast_class if fast_first else sk_class)(hidden_layer_sizes=(2.5,))
+    with pytest.raises(TypeError):
+        first.fit(X, y)
+    other = first.to_sklearn() if fast_first else fast_class.from_sklearn(first)
+    assert other.coefs_ == [] and other.n_features_in_ == X.shape[1]
+    fast = other if not fast_first else first
+    with pytest.raises(NotFittedError, match="no fitted network"):
+        fast.predict(X)
+    refit = fast.set_params(hidden_layer_sizes=(3,), max_iter=2)
+    assert fit_quietly(refit, X, y).predict(X).shape == y.shape
 
 
 def test_from_sklearn_takes_only_its_own_counterpart():
