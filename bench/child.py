@@ -1,6 +1,8 @@
 """Tasks run by ``run.py --child SPEC`` in a fresh interpreter.
 
 "fit"    : seconds/epoch of one fit with a given thread count (thread scaling).
+"gemm"   : GFLOP/s of numpy's 2048^3 product with a given number of BLAS threads
+           (the machine's own thread scaling, beside fastmlp's).
 "memory" : peak memory of one fit (see memory_task for the method).
 "contention", "user" : see scenarios.py.
 The result is printed as one JSON line on stdout.
@@ -93,9 +95,14 @@ def memory_task(spec):
             "data_mib": (X.nbytes + y.nbytes) / 2**20}
 
 
+def gemm_task(spec):
+    from measure import gemm_gflops
+    return gemm_gflops(np.dtype(spec["dtype"]), repeats=3, n_threads=spec["threads"])
+
+
 def child_main(spec_json):
     from scenarios import contention_task, user_task
     spec = json.loads(spec_json)
-    task = {"fit": fit_task, "memory": memory_task, "contention": contention_task,
-            "user": user_task}[spec["task"]]
+    task = {"fit": fit_task, "gemm": gemm_task, "memory": memory_task,
+            "contention": contention_task, "user": user_task}[spec["task"]]
     print(json.dumps(task(spec)), flush=True)

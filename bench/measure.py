@@ -260,20 +260,26 @@ def bench_thread_scaling(system, dtype, epochs, repeats, thread_counts, n_sample
     spec = {"task": "fit", "system": system, "workload": "wide",
             "dtype": np.dtype(dtype).name, "epochs": epochs, "n_samples": n_samples}
     samples = {t: [] for t in thread_counts}
+    gemm = {t: [] for t in thread_counts}   # seconds of numpy's 2048^3 product
     for r in range(repeats):
         for threads in rotate(thread_counts, r):
             result = run_child({**spec, "threads": threads}, threads=threads)
             samples[threads].append(result["sec_per_epoch"])
-    medians = {t: float(np.median(v)) for t, v in samples.items()}
-    # the speed-up within each repeat, whose runs were back to back (as paired_ratios)
-    speedup = paired_ratios({"one": samples[min(thread_counts)],
-                             "most": samples[max(thread_counts)]}, "most")["one/most"]
+            result = run_child({"task": "gemm", "dtype": spec["dtype"], "threads": threads},
+                               threads=threads)
+            gemm[threads].append(result["seconds_median"])
+
+    def speedup(times):
+        # within each repeat, whose runs were back to back (as paired_ratios)
+        return paired_ratios({"one": times[min(thread_counts)],
+                              "most": times[max(thread_counts)]}, "most")["one/most"]
     return {"system": system, "workload": "wide", "dtype": spec["dtype"],
             "n_samples": n_samples, "epochs": epochs,
-            "threads": {str(t): {"sec_per_epoch_median": medians[t],
-                                 "sec_per_epoch_samples": samples[t]}
+            "threads": {str(t): {"sec_per_epoch_median": float(np.median(samples[t])),
+                                 "sec_per_epoch_samples": samples[t],
+                                 "gemm_seconds_samples": gemm[t]}
                         for t in thread_counts},
-            "speedup": speedup}
+            "speedup": speedup(samples), "gemm_speedup": speedup(gemm)}
 
 
 def bench_memory(system_names, dtype, epochs, n_samples):

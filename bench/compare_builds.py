@@ -1,0 +1,106 @@
+"""Compare two builds of fastmlp on one workload, one fit (or prediction) each in turn.
+
+    python bench/compare_builds.py WORKLOAD DTYPE N before=PATH after=PATH [--activation A]
+
+WORKLOAD is a training workload of workloads.py, or "predict" (predict_proba of
+1,000,000 rows x 64 features through hidden (100,), 10 classes); DTYPE float64 or
+float32; each PATH a directory holding a built ``fastmlp`` package (a checkout
+built with ``python setup.py build_ext --inplace``). Each build lives in a
+long-lived process of its own, and the two run one timed call each in turn, N
+times (the order flipped every round), so that the machine's slow and fast phases
+fall on both alike. Printed: per build the median time with its quartiles, and the
+median of the within-round ratios to the first build. This is how the
+before/after figures of bench/README.md were measured; it is not part of run.py.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def worker(workload_name, dtype, activation):
+    """Load, warm up, then time one call per line read from stdin."""
+    sys.path.insert(0, HERE)
+    import warnings
+
+    import fastmlp
+    from workloads import WORKLOADS_BY_NAME, make_data
+
+    warnings.simplefilter("ignore")
+    dtype = np.dtype(dtype)
+    if workload_name == "predict":
+        rng = np.random.RandomState(0)
+        X, y = rng.randn(20000, 64).astype(dtype), rng.randint(0, 10, 20000)
+        model = fastmlp.MLPClassifier((100,), activation=activation, max_iter=1,
+                                      random_state=0).fit(X, y)
+        rows = rng.randn(1_000_000, 64).astype(dtype)
+        model.predict_proba(rows[:10000])
+
+        def call():
+            model.predict_proba(rows)
+    else:
+        w = WORKLOADS_BY_NAME[workload_name]
+        X, y = make_data(w, dtype)
+        cls = fastmlp.MLPRegressor if w.kind == "regression" else fastmlp.MLPClassifier
+        params = dict(hidden_layer_sizes=w.hidden, activation=activation, solver=w.solver,
+                      batch_size=w.batch_size, max_iter=3, tol=0.0,
+                      n_iter_no_change=10**9, random_state=0)
+        if w.solver == "sgd":
+            params.update(learning_rate="constant", momentum=0.9, nesterovs_momentum=True)
+        cls(**dict(params, max_iter=1)).fit(X[:2000], y[:2000])
+
+        def call():
+            cls(**params).fit(X, y)
+    print("ready", flush=True)
+    for _ in sys.stdin:
+        start = time.perf_counter()
+        call()
+        print(time.perf_counter() - start, flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("workload")
+    parser.add_argument("dtype", choices=["float64", "float32"])
+    parser.add_argument("rounds", type=int)
+    parser.add_argument("builds", nargs="+", help="name=PATH")
+    parser.add_argument("--activation", default="relu")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args.workload, args.dtype, args.activation)
+    procs = []
+    for spec in args.builds:
+        name, path = spec.split("=", 1)
+        proc = subprocess.Popen(
+            [sys.executable, __file__, args.workload, args.dtype, "1", "x", "--worker",
+             "--activation", args.activation],
+            env={**os.environ, "PYTHONPATH": os.path.abspath(path)},
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        if proc.stdout.readline().strip() != "ready":
+            sys.exit(f"build {name} at {path} did not start")
+        procs.append((name, proc))
+    seconds = {name: [] for name, _ in procs}
+    for r in range(args.rounds):
+        for name, proc in procs if r % 2 == 0 else procs[::-1]:
+            time.sleep(0.2)
+            proc.stdin.write("go\n")
+            seconds[name].append(float(proc.stdout.readline()))
+    first = procs[0][0]
+    for name, s in seconds.items():
+        ms = np.multiply(s, 1e3)
+        print(f"{args.workload} {args.dtype} {name:>10}: median {np.median(ms):9.2f} ms "
+              f"[{np.percentile(ms, 25):.2f}-{np.percentile(ms, 75):.2f}]  "
+              f"{name}/{first} {np.median(np.divide(s, seconds[first])):.3f}")
+    for _, proc in procs:
+        proc.stdin.close()
+        proc.wait()
+
+
+if __name__ == "__main__":
+    main()
