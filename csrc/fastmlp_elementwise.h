@@ -12,14 +12,7 @@
 
 #include <stddef.h>
 
-/* GCC builds the clones on x86-64 Linux (they need its ifunc); FASTMLP_PORTABLE
- * (setup.py) leaves them out as a build for another architecture does. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
-    && !defined(FASTMLP_PORTABLE)
-#define FASTMLP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define FASTMLP_CLONES
-#endif
+#include "fastmlp_clones.h"
 
 /* Ask for the cache lines of `bytes` bytes at p ahead of their use: rows gathered
  * from a large X in random order come from far caches one by one otherwise. */

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "fastmlp_elementwise.h"   /* FASTMLP_CLONES */
+#include "fastmlp_clones.h"
 
 static inline double fastmlp_exp_double1(double x)
 {
