@@ -249,6 +249,19 @@ cdef inline bint row_times_matrix(const floating* a, const floating* B, int ldb,
         return fastmlp_row_times_matrix_double(a, B, ldb, c, k, n)
 
 
+cdef inline void gemv(char trans, int rows, int cols, floating alpha,
+                      const floating* a, int lda, const floating* x, int incx,
+                      floating beta, floating* y, int incy) noexcept nogil:
+    """y = alpha op(A) x + beta y for column-major A of shape (rows, cols): BLAS's
+    gemv in the dtype at hand."""
+    if floating is float:
+        sgemv(&trans, &rows, &cols, &alpha, <float*> a, &lda, <float*> x, &incx,
+              &beta, y, &incy)
+    else:
+        dgemv(&trans, &rows, &cols, &alpha, <double*> a, &lda, <double*> x, &incx,
+              &beta, y, &incy)
+
+
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
                       floating alpha, const floating* a, int lda,
                       const floating* b, int ldb, floating beta,
@@ -269,7 +282,7 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
     """
     cdef char ta = b'T' if trans_a else b'N'
     cdef char tb = b'T' if trans_b else b'N'
-    cdef int one = 1, rows_b = n if not trans_b else k, cols_b = k if not trans_b else n
+    cdef char t_at = b'N' if trans_a else b'T'     # op(A) as an op of column-major A^T
     if alpha == 1 and beta == 0:
         if k == 1:             # outer product of A's column and B's row
             if floating is float:
@@ -288,27 +301,14 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
                 return
     if m == 1 and not trans_a:
         # c^T = op(B)^T a^T: row-major B is column-major B^T of shape (cols, rows)
-        if floating is float:
-            sgemv(&tb, &rows_b, &cols_b, &alpha, <float*> b, &ldb, <float*> a, &one,
-                  &beta, c, &one)
-        else:
-            dgemv(&tb, &rows_b, &cols_b, &alpha, <double*> b, &ldb, <double*> a, &one,
-                  &beta, c, &one)
+        gemv(tb, n if not trans_b else k, k if not trans_b else n, alpha, b, ldb,
+             a, 1, beta, c, 1)
         return
     if n == 1:
         # c = op(A) b: row-major A is column-major A^T (so op(A) is A^T's transpose
         # unless trans_a); b is a column of stride ldb, or a row when B is transposed
-        if trans_a:
-            rows_b, cols_b, ta = m, k, b'N'
-        else:
-            rows_b, cols_b, ta = k, m, b'T'
-        one = 1 if trans_b else ldb
-        if floating is float:
-            sgemv(&ta, &rows_b, &cols_b, &alpha, <float*> a, &lda, <float*> b, &one,
-                  &beta, c, &ldc)
-        else:
-            dgemv(&ta, &rows_b, &cols_b, &alpha, <double*> a, &lda, <double*> b, &one,
-                  &beta, c, &ldc)
+        gemv(t_at, m if trans_a else k, k if trans_a else m,
+             alpha, a, lda, b, 1 if trans_b else ldb, beta, c, ldc)
         return
     if floating is float:
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
