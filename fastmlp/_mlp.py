@@ -93,11 +93,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         they are now, for `capacity` rows, with room for gathered input rows or
         (sparse, or C-ordered X read whole) without; alpha times `alpha_scale`, the
         factor the sample weights were scaled by (see _solver.core_weights)."""
-        units = [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]
-        return Layout(units, HIDDEN_ACTIVATIONS[self.activation],
+        return Layout(self._fitted_units(), HIDDEN_ACTIVATIONS[self.activation],
                       OUTPUT_ACTIVATIONS[self.out_activation_],
                       loss_code(self.loss, self.out_activation_), self.alpha * alpha_scale,
                       capacity, input_block)
+
+    def _fitted_units(self):
+        """The number of units of each layer of the fitted network, input to output."""
+        return [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]
 
     def _small_layout_key(self):
         """What a prediction's layout depends on besides the weights' shapes."""
@@ -162,7 +165,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     def _check_continued_network(self, layer_units):
         """A continued fit (warm_start, partial_fit) trains the fitted network: it
         must have the layers that hidden_layer_sizes and y ask for now."""
-        units = [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]
+        units = self._fitted_units()
         if list(layer_units[1:-1]) != units[1:-1]:
             raise ValueError(
                 f"hidden_layer_sizes is {self.hidden_layer_sizes!r}, but the fitted "
