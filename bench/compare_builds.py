@@ -2,8 +2,9 @@
 
     python bench/compare_builds.py WORKLOAD DTYPE N before=PATH after=PATH [--activation A]
 
-WORKLOAD is a training workload of workloads.py, or "predict" (predict_proba of
-1,000,000 rows x 64 features through hidden (100,), 10 classes); DTYPE float64 or
+WORKLOAD is a training workload of workloads.py (a fit of 3 epochs with the
+arguments run.py gives it), or "predict" (predict_proba of 1,000,000 rows, as
+run.py's throughput section); DTYPE float64 or
 float32; each PATH a directory holding a built ``fastmlp`` package (a checkout
 built with ``python setup.py build_ext --inplace``). Each build lives in a
 long-lived process of its own, and the two run one timed call each in turn, N
@@ -29,16 +30,18 @@ def worker(workload_name, dtype, activation):
     import warnings
 
     import fastmlp
-    from workloads import WORKLOADS_BY_NAME, make_data
+    from systems import estimator_params
+    from workloads import PREDICT_WORKLOAD, WORKLOADS_BY_NAME, make_data
 
     warnings.simplefilter("ignore")
     dtype = np.dtype(dtype)
-    if workload_name == "predict":
-        rng = np.random.RandomState(0)
-        X, y = rng.randn(20000, 64).astype(dtype), rng.randint(0, 10, 20000)
-        model = fastmlp.MLPClassifier((100,), activation=activation, max_iter=1,
-                                      random_state=0).fit(X, y)
-        rows = rng.randn(1_000_000, 64).astype(dtype)
+    if workload_name == "predict":      # as measure.bench_throughput
+        w = PREDICT_WORKLOAD
+        X, y = make_data(w, dtype)
+        model = fastmlp.MLPClassifier(**dict(estimator_params(w, 1, 0),
+                                             activation=activation)).fit(X, y)
+        rows = np.random.default_rng(1).standard_normal((1_000_000, w.n_features))
+        rows = rows.astype(dtype)
         model.predict_proba(rows[:10000])
 
         def call():
@@ -47,11 +50,7 @@ def worker(workload_name, dtype, activation):
         w = WORKLOADS_BY_NAME[workload_name]
         X, y = make_data(w, dtype)
         cls = fastmlp.MLPRegressor if w.kind == "regression" else fastmlp.MLPClassifier
-        params = dict(hidden_layer_sizes=w.hidden, activation=activation, solver=w.solver,
-                      batch_size=w.batch_size, max_iter=3, tol=0.0,
-                      n_iter_no_change=10**9, random_state=0)
-        if w.solver == "sgd":
-            params.update(learning_rate="constant", momentum=0.9, nesterovs_momentum=True)
+        params = dict(estimator_params(w, 3, 0), activation=activation)
         cls(**dict(params, max_iter=1)).fit(X[:2000], y[:2000])
 
         def call():
