@@ -8,7 +8,8 @@
 # Everything here is `inline noexcept nogil`, holds no Python object and is
 # compiled into each module that cimports it, as are the C loops it calls:
 # csrc/fastmlp_elementwise.h (relu, column sums, outer products, vectorised for the
-# CPU at load time) and csrc/fastmlp_rowvec.h (one row times a matrix, AVX-512).
+# CPU at load time), csrc/fastmlp_small.h (a small network's products, without BLAS)
+# and csrc/fastmlp_rowvec.h (one row times a matrix, AVX-512).
 
 from cython cimport floating
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
@@ -43,6 +44,21 @@ cdef extern from "fastmlp_elementwise.h":
                                   Py_ssize_t m, Py_ssize_t n, float* c) noexcept nogil
     void fastmlp_outer_relu_double(const double* x, const double* y, const double* a,
                                    Py_ssize_t m, Py_ssize_t n, double* c) noexcept nogil
+
+
+cdef extern from "fastmlp_small.h":
+    void fastmlp_rows_times_float(const float* a, Py_ssize_t lda, const Py_ssize_t* idx,
+                                  Py_ssize_t m, Py_ssize_t k, const float* w, Py_ssize_t n,
+                                  const float* b, float* out) noexcept nogil
+    void fastmlp_rows_times_double(const double* a, Py_ssize_t lda, const Py_ssize_t* idx,
+                                   Py_ssize_t m, Py_ssize_t k, const double* w, Py_ssize_t n,
+                                   const double* b, double* out) noexcept nogil
+    void fastmlp_rows_t_times_float(const float* a, Py_ssize_t lda, const Py_ssize_t* idx,
+                                    Py_ssize_t m, Py_ssize_t k, const float* d, Py_ssize_t n,
+                                    float* g) noexcept nogil
+    void fastmlp_rows_t_times_double(const double* a, Py_ssize_t lda, const Py_ssize_t* idx,
+                                     Py_ssize_t m, Py_ssize_t k, const double* d,
+                                     Py_ssize_t n, double* g) noexcept nogil
 
 
 cdef extern from "fastmlp_exp.h":
@@ -233,6 +249,29 @@ cdef inline void outer_relu(const floating* x, const floating* y, const floating
         fastmlp_outer_relu_float(x, y, a, m, n, c)
     else:
         fastmlp_outer_relu_double(x, y, a, m, n, c)
+
+
+cdef inline void rows_times(const floating* a, Py_ssize_t lda, const Py_ssize_t* idx,
+                            Py_ssize_t m, Py_ssize_t k, const floating* w, Py_ssize_t n,
+                            const floating* b, floating* out) noexcept nogil:
+    """out (m, n) = A @ W for a small W (k, n): A's row i at a + (idx[i] or i) * lda,
+    rows of X read in place (csrc/fastmlp_small.h). With b (n > 1): relu(A @ W + b)
+    in the same pass, as bias_activation(RELU) would give it."""
+    if floating is float:
+        fastmlp_rows_times_float(a, lda, idx, m, k, w, n, b, out)
+    else:
+        fastmlp_rows_times_double(a, lda, idx, m, k, w, n, b, out)
+
+
+cdef inline void rows_t_times(const floating* a, Py_ssize_t lda, const Py_ssize_t* idx,
+                              Py_ssize_t m, Py_ssize_t k, const floating* d, Py_ssize_t n,
+                              floating* g) noexcept nogil:
+    """g (k, n) = A.T @ D, D (m, n), A's rows as rows_times reads them: the weight
+    gradient of an affine layer summed over a small tile's rows, in their order."""
+    if floating is float:
+        fastmlp_rows_t_times_float(a, lda, idx, m, k, d, n, g)
+    else:
+        fastmlp_rows_t_times_double(a, lda, idx, m, k, d, n, g)
 
 
 # ---------------------------------------------------------------------------

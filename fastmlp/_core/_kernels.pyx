@@ -1,5 +1,5 @@
 """Thread count of the compiled core, the enums shared with Python, and ways for
-tests to reach the core's matrix product, relu loops and column sums."""
+tests to reach the core's matrix products, relu loops and column sums."""
 from cython cimport floating
 
 from ._kernels cimport (
@@ -11,6 +11,8 @@ from ._kernels cimport (
     gemm,
     omp_get_max_threads,
     outer_relu,
+    rows_t_times,
+    rows_times,
 )
 
 # The cpdef enums of _kernels.pxd (Activation, Loss) are exported from here.
@@ -87,3 +89,30 @@ def relu_outer(const floating[::1] x, const floating[::1] y, const floating[:, :
         raise ValueError("shapes do not match")
     if a.shape[0] > 0 and a.shape[1] > 0:
         outer_relu(&x[0], &y[0], &a[0, 0], a.shape[0], a.shape[1], &out[0, 0])
+
+
+def small_product(const floating[:, ::1] A, const Py_ssize_t[::1] rows,
+                  const floating[:, ::1] B, floating[:, ::1] out, bint trans_a=False,
+                  const floating[::1] relu_bias=None):
+    """For tests, a small network's products (csrc/fastmlp_small.h) on the rows
+    A[rows] read in place: out = A[rows] @ B, or with trans_a out = A[rows].T @ B;
+    with relu_bias (not trans_a, B of more than one column) relu(A[rows] @ B + b)."""
+    cdef Py_ssize_t m = rows.shape[0], k = A.shape[1], n = B.shape[1], i
+    cdef const floating* b = NULL
+    if (B.shape[0] != (m if trans_a else k) or out.shape[0] != (k if trans_a else m)
+            or out.shape[1] != n):
+        raise ValueError("shapes do not match")
+    if relu_bias is not None:
+        if trans_a or n == 1 or relu_bias.shape[0] != n:
+            raise ValueError("shapes do not match")
+        b = &relu_bias[0]
+    for i in range(m):
+        if not 0 <= rows[i] < A.shape[0]:
+            raise ValueError("row index out of range")
+    if min(m, n, k) == 0:
+        raise ValueError("empty operand")
+    with nogil:
+        if trans_a:
+            rows_t_times(&A[0, 0], k, &rows[0], m, k, &B[0, 0], n, &out[0, 0])
+        else:
+            rows_times(&A[0, 0], k, &rows[0], m, k, &B[0, 0], n, b, &out[0, 0])

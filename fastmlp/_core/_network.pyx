@@ -29,6 +29,8 @@ from ._kernels cimport (
     fastmlp_prefetch,
     gemm,
     outer_relu,
+    rows_t_times,
+    rows_times,
     sample_loss,
     sum_of_squares,
 )
@@ -148,26 +150,58 @@ cdef void output_delta(
             delta[r * n_out + k] = (a[r * n_out + k] - y[i * n_out + k]) * w
 
 
+cdef inline const floating* tile_rows(
+    const Net* net, const Input* X, const Py_ssize_t* idx, const floating* acts,
+    Py_ssize_t l, Py_ssize_t r0,
+    Py_ssize_t* lda, const Py_ssize_t** rows,   # OUT the row stride, and row indices or NULL
+) noexcept nogil:
+    """Layer l's activations of the tile from row r0 on, as rows_times reads them:
+    for layer 0, X's rows in place through the batch's indices where they are
+    contiguous (else the gathered block); for later layers, the layer's block."""
+    rows[0] = NULL
+    if l == 0 and X.s1 == 1:
+        lda[0] = X.s0
+        if idx != NULL:
+            rows[0] = idx + r0
+            return <const floating*> X.data
+        return <const floating*> X.data + r0 * X.s0
+    lda[0] = net.units[l]
+    return acts + net.act_off[l] + r0 * net.units[l]
+
+
 cdef void forward_tile(
     const Net* net, const floating* params, const Input* X,
     const floating* y, const floating* sw, const Py_ssize_t* idx,
     Py_ssize_t r0, Py_ssize_t r1,
     floating* acts, floating* deltas, double* row_loss,
-    char* nonfinite,
+    char* nonfinite, bint small=False,
 ) noexcept nogil:
     """Rows r0..r1 through every layer: A[l+1] = f(A[l] @ W[l] + b[l]).
 
-    With nonfinite (dense X), first sets it to whether the rows hold NaN or
-    infinity: read just before the product reads them, they come from cache."""
+    With nonfinite (dense X, not small), first sets it to whether the rows hold NaN
+    or infinity: read just before the product reads them, they come from cache.
+    small (a row-split network, dense X): the products by rows_times, X's rows
+    read in place, relu hidden layers' bias and activation in the same pass."""
     cdef const Py_ssize_t* u = net.units
-    cdef Py_ssize_t L = net.n_layers, l
+    cdef Py_ssize_t L = net.n_layers, l, lda
     cdef Py_ssize_t rows = r1 - r0
+    cdef bint fused
     cdef floating* a_out
     cdef const floating* a_in
+    cdef const Py_ssize_t* in_rows
     for l in range(L):
         a_out = acts + net.act_off[l + 1] + r0 * u[l + 1]
         if l == 0 and X.indices != NULL:
             sparse_times_dense(X, idx, r0, r1, params, u[1], acts + net.act_off[1])
+        elif small:
+            if l == 0 and X.s1 != 1:
+                gather_rows(X, idx, r0, r1, acts + net.act_off[0])
+            a_in = tile_rows(net, X, idx, acts, l, r0, &lda, &in_rows)
+            fused = l < L - 1 and net.hidden == RELU and u[l + 1] > 1
+            rows_times(a_in, lda, in_rows, rows, u[l], params + net.coef_off[l], u[l + 1],
+                       params + net.bias_off[l] if fused else NULL, a_out)
+            if fused:
+                continue            # bias and relu applied as the product was stored
         else:
             if l == 0 and not reads_in_place(X, idx):
                 gather_rows(X, idx, r0, r1, acts + net.act_off[0])
@@ -323,19 +357,19 @@ cdef void backward_rows(
     const floating* acts, floating* deltas, Py_ssize_t r0, Py_ssize_t r1,
     floating* partial,         # OUT (n_params,) this tile's unscaled gradient
 ) noexcept nogil:
-    """Backpropagation of rows r0..r1 alone: partial = A[l][r0:r1].T @ delta and the
-    column sums of delta, without the L2 term or the division by the batch size,
-    which come once the tiles are summed."""
-    cdef Py_ssize_t L = net.n_layers, l, n_in, n_out, rows = r1 - r0
+    """Backpropagation of rows r0..r1 alone (after forward_tile(small=True)):
+    partial = A[l][r0:r1].T @ delta and the column sums of delta, without the L2 term
+    or the division by the batch size, which come once the tiles are summed."""
+    cdef Py_ssize_t L = net.n_layers, l, n_in, n_out, rows = r1 - r0, lda
     cdef const floating* a
+    cdef const Py_ssize_t* in_rows
     cdef floating* delta
     for l in range(L - 1, -1, -1):
         n_in, n_out = net.units[l], net.units[l + 1]
         delta = deltas + net.act_off[l + 1] - net.act_off[1]
-        a = input_layer(net, X, idx, acts) if l == 0 else acts + net.act_off[l]
-        gemm(True, False, <int> n_in, <int> n_out, <int> rows,
-             1, a + r0 * n_in, <int> n_in, delta + r0 * n_out, <int> n_out,
-             0, partial + net.coef_off[l], <int> n_out)
+        a = tile_rows(net, X, idx, acts, l, r0, &lda, &in_rows)
+        rows_t_times(a, lda, in_rows, rows, n_in, delta + r0 * n_out, n_out,
+                     partial + net.coef_off[l])
         column_sums(delta, r0, r1, n_out, partial + net.bias_off[l])
         if l > 0:
             delta_tile(net, l, r0, r1, params, acts, delta,
@@ -474,7 +508,8 @@ cdef double train_batch(Work* w, fastmlp_team* team, int tid, const Py_ssize_t* 
             w.l2 = weights_squared(net, params)
             continue
         r0, r1 = tile_start(rows, tiles, task), tile_start(rows, tiles, task + 1)
-        forward_tile(net, params, w.X, y, sw, idx, r0, r1, acts, deltas, w.row_loss, NULL)
+        forward_tile(net, params, w.X, y, sw, idx, r0, r1, acts, deltas, w.row_loss, NULL,
+                     split > 1)
         if split > 1:
             backward_rows(net, params, w.X, idx, acts, deltas, r0, r1,
                           <floating*> w.partial + task * w.n_params)

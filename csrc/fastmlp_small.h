@@ -1,0 +1,259 @@
+/* The two products of a small network's row tile, without BLAS: the affine
+ * layer's  A @ W  and the weight gradient's  A.T @ D,  where the rows of A may be
+ * rows of X taken through the batch's row indices (no gathered copy of the rows).
+ *
+ * For networks whose weights sit in L1: BLAS packs both operands on every call,
+ * and its calls are a few microseconds each here. These loops keep a block of the
+ * result in registers (4 rows x 2 vectors) while the inner dimension runs.
+ *
+ * The affine layer may end in relu(z + b) in the same pass, while the block is
+ * in registers: the same operations as fastmlp_bias_relu's, the same bits.
+ *
+ * Each element is summed in a fixed order, the same whichever clone runs (the
+ * vectors are GCC vectors of 32 bytes, split in two on a CPU without AVX; there is
+ * no FMA contraction under -ffp-contract=off):
+ *   A @ W, W with more than one column:  (((0 + a0 w0) + a1 w1) + ...), k in order;
+ *   A @ w, one column: 32-byte lanes of partial sums over k, added lane after lane,
+ *                      then the leftover k in order;
+ *   A.T @ D: (((0 + a0 d0) + a1 d1) + ...), the rows in order.
+ */
+#ifndef FASTMLP_SMALL_H
+#define FASTMLP_SMALL_H
+
+#include <stddef.h>
+#include <string.h>
+
+#include "fastmlp_clones.h"
+#include "fastmlp_elementwise.h"
+
+#define FASTMLP_VBYTES 32
+
+
+/* Row i of A: a + (idx ? idx[i] : i) * lda */
+#define FASTMLP_ROW(a, lda, idx, i) ((a) + ((idx) != NULL ? (idx)[i] : (i)) * (lda))
+
+#define FASTMLP_SMALL(T)                                                              \
+    typedef T fastmlp_v_##T __attribute__((vector_size(FASTMLP_VBYTES)));             \
+    enum { FASTMLP_LANES_##T = FASTMLP_VBYTES / sizeof(T) };                          \
+                                                                                      \
+    /* out[i] = A[i] . w for 4 rows at once (one-column W) */                         \
+    static inline void fastmlp_dot4_##T(const T* const* r, const T* w, ptrdiff_t k,   \
+                                        T* out)                                       \
+    {                                                                                 \
+        enum { V = FASTMLP_LANES_##T };                                               \
+        fastmlp_v_##T acc[4] = {{0}, {0}, {0}, {0}}, wv, av;                          \
+        ptrdiff_t p = 0;                                                              \
+        for (; p + V <= k; p += V) {                                                  \
+            memcpy(&wv, w + p, sizeof wv);                                            \
+            for (int i = 0; i < 4; i++) {                                             \
+                memcpy(&av, r[i] + p, sizeof av);                                     \
+                acc[i] = acc[i] + av * wv;                                            \
+            }                                                                         \
+        }                                                                             \
+        for (int i = 0; i < 4; i++) {                                                 \
+            T s = 0;                                                                  \
+            for (int l = 0; l < V; l++)                                               \
+                s = s + acc[i][l];                                                    \
+            for (ptrdiff_t q = p; q < k; q++)                                         \
+                s = s + r[i][q] * w[q];                                               \
+            out[i] = s;                                                               \
+        }                                                                             \
+    }                                                                                 \
+                                                                                      \
+    /* relu(x + b) of a vector of the product, as fastmlp_bias_relu: NaN stays NaN */ \
+    static inline fastmlp_v_##T fastmlp_bias_relu_v_##T(fastmlp_v_##T x, const T* b)  \
+    {                                                                                 \
+        fastmlp_v_##T bv, zero = {0};                                                 \
+        memcpy(&bv, b, sizeof bv);                                                    \
+        x = x + bv;                                                                   \
+        return (fastmlp_v_##T) ((__typeof__(x <= zero)) x & ~(x <= zero));            \
+    }                                                                                 \
+    static inline T fastmlp_bias_relu_s_##T(T x, T b)                                 \
+    {                                                                                 \
+        T v = x + b;                                                                  \
+        return v <= 0 ? 0 : v;                                                        \
+    }                                                                                 \
+                                                                                      \
+    /* out (m, n) row-major = A @ W: A's m rows of k values (FASTMLP_ROW), W (k, n); \
+     * with b (n > 1), out = relu(A @ W + b) in the same pass */                      \
+    FASTMLP_CLONES static void fastmlp_rows_times_##T(                                \
+        const T* a, ptrdiff_t lda, const ptrdiff_t* idx, ptrdiff_t m, ptrdiff_t k,     \
+        const T* w, ptrdiff_t n, const T* b, T* __restrict out)                       \
+    {                                                                                 \
+        enum { V = FASTMLP_LANES_##T };                                               \
+        typedef fastmlp_v_##T v;                                                      \
+        ptrdiff_t i = 0, j, p;                                                        \
+        if (n == 1) {                                                                 \
+            const T* r[4];                                                            \
+            for (; i < m; i += 4) {                                                   \
+                T o[4];                                                               \
+                for (int q = 0; q < 4; q++)   /* past the end: row m-1 again */       \
+                    r[q] = FASTMLP_ROW(a, lda, idx, i + q < m ? i + q : m - 1);       \
+                fastmlp_dot4_##T(r, w, k, o);                                         \
+                for (int q = 0; q < 4 && i + q < m; q++)                              \
+                    out[i + q] = o[q];                                                \
+            }                                                                         \
+            return;                                                                   \
+        }                                                                             \
+        for (; i + 4 <= m; i += 4) {  /* 4 rows x 2 vectors of columns */             \
+            const T *r0 = FASTMLP_ROW(a, lda, idx, i), *r1 = FASTMLP_ROW(a, lda, idx, i + 1), \
+                    *r2 = FASTMLP_ROW(a, lda, idx, i + 2), *r3 = FASTMLP_ROW(a, lda, idx, i + 3); \
+            if (idx != NULL)          /* rows of X in random order: ask ahead */      \
+                for (ptrdiff_t q = i + 8; q < i + 12 && q < m; q++)                   \
+                    fastmlp_prefetch(FASTMLP_ROW(a, lda, idx, q), k * sizeof(T)); \
+            for (j = 0; j + 2 * V <= n; j += 2 * V) {                                 \
+                v c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0},   \
+                  c30 = {0}, c31 = {0}, w0, w1;                                       \
+                for (p = 0; p < k; p++) {                                             \
+                    memcpy(&w0, w + p * n + j, sizeof w0);                            \
+                    memcpy(&w1, w + p * n + j + V, sizeof w1);                        \
+                    c00 = c00 + r0[p] * w0; c01 = c01 + r0[p] * w1;                   \
+                    c10 = c10 + r1[p] * w0; c11 = c11 + r1[p] * w1;                   \
+                    c20 = c20 + r2[p] * w0; c21 = c21 + r2[p] * w1;                   \
+                    c30 = c30 + r3[p] * w0; c31 = c31 + r3[p] * w1;                   \
+                }                                                                     \
+                if (b != NULL) {                                                      \
+                    c00 = fastmlp_bias_relu_v_##T(c00, b + j);                        \
+                    c01 = fastmlp_bias_relu_v_##T(c01, b + j + V);                    \
+                    c10 = fastmlp_bias_relu_v_##T(c10, b + j);                        \
+                    c11 = fastmlp_bias_relu_v_##T(c11, b + j + V);                    \
+                    c20 = fastmlp_bias_relu_v_##T(c20, b + j);                        \
+                    c21 = fastmlp_bias_relu_v_##T(c21, b + j + V);                    \
+                    c30 = fastmlp_bias_relu_v_##T(c30, b + j);                        \
+                    c31 = fastmlp_bias_relu_v_##T(c31, b + j + V);                    \
+                }                                                                     \
+                T* o = out + i * n + j;                                               \
+                memcpy(o, &c00, sizeof w0); memcpy(o + V, &c01, sizeof w0); o += n;   \
+                memcpy(o, &c10, sizeof w0); memcpy(o + V, &c11, sizeof w0); o += n;   \
+                memcpy(o, &c20, sizeof w0); memcpy(o + V, &c21, sizeof w0); o += n;   \
+                memcpy(o, &c30, sizeof w0); memcpy(o + V, &c31, sizeof w0);           \
+            }                                                                         \
+            for (; j < n; j++) {                                                      \
+                T s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                     \
+                for (p = 0; p < k; p++) {                                             \
+                    s0 = s0 + r0[p] * w[p * n + j]; s1 = s1 + r1[p] * w[p * n + j];   \
+                    s2 = s2 + r2[p] * w[p * n + j]; s3 = s3 + r3[p] * w[p * n + j];   \
+                }                                                                     \
+                if (b != NULL) {                                                      \
+                    s0 = fastmlp_bias_relu_s_##T(s0, b[j]);                           \
+                    s1 = fastmlp_bias_relu_s_##T(s1, b[j]);                           \
+                    s2 = fastmlp_bias_relu_s_##T(s2, b[j]);                           \
+                    s3 = fastmlp_bias_relu_s_##T(s3, b[j]);                           \
+                }                                                                     \
+                out[i * n + j] = s0; out[(i + 1) * n + j] = s1;                       \
+                out[(i + 2) * n + j] = s2; out[(i + 3) * n + j] = s3;                 \
+            }                                                                         \
+        }                                                                             \
+        for (; i < m; i++) {          /* the last rows, one at a time */              \
+            const T* r0 = FASTMLP_ROW(a, lda, idx, i);                                \
+            for (j = 0; j + 2 * V <= n; j += 2 * V) {                                 \
+                v c00 = {0}, c01 = {0}, w0, w1;                                       \
+                for (p = 0; p < k; p++) {                                             \
+                    memcpy(&w0, w + p * n + j, sizeof w0);                            \
+                    memcpy(&w1, w + p * n + j + V, sizeof w1);                        \
+                    c00 = c00 + r0[p] * w0; c01 = c01 + r0[p] * w1;                   \
+                }                                                                     \
+                if (b != NULL) {                                                      \
+                    c00 = fastmlp_bias_relu_v_##T(c00, b + j);                        \
+                    c01 = fastmlp_bias_relu_v_##T(c01, b + j + V);                    \
+                }                                                                     \
+                memcpy(out + i * n + j, &c00, sizeof w0);                             \
+                memcpy(out + i * n + j + V, &c01, sizeof w0);                         \
+            }                                                                         \
+            for (; j < n; j++) {                                                      \
+                T s0 = 0;                                                             \
+                for (p = 0; p < k; p++)                                               \
+                    s0 = s0 + r0[p] * w[p * n + j];                                   \
+                out[i * n + j] = b != NULL ? fastmlp_bias_relu_s_##T(s0, b[j]) : s0;  \
+            }                                                                         \
+        }                                                                             \
+    }                                                                                 \
+                                                                                      \
+    /* g (k, n) row-major = A.T @ D: A's m rows of k values (FASTMLP_ROW), D (m, n) */ \
+    FASTMLP_CLONES static void fastmlp_rows_t_times_##T(                              \
+        const T* a, ptrdiff_t lda, const ptrdiff_t* idx, ptrdiff_t m, ptrdiff_t k,     \
+        const T* d, ptrdiff_t n, T* __restrict g)                                     \
+    {                                                                                 \
+        enum { V = FASTMLP_LANES_##T };                                               \
+        typedef fastmlp_v_##T v;                                                      \
+        ptrdiff_t f = 0, c, i;                                                        \
+        if (n < 2 * V) {              /* vectors across the features */               \
+            for (c = 0; c < n; c++) {                                                 \
+                for (f = 0; f + 2 * V <= k; f += 2 * V) {                             \
+                    v s0 = {0}, s1 = {0}, a0, a1;                                     \
+                    for (i = 0; i < m; i++) {                                         \
+                        const T* ar = FASTMLP_ROW(a, lda, idx, i) + f;                \
+                        memcpy(&a0, ar, sizeof a0);                                   \
+                        memcpy(&a1, ar + V, sizeof a1);                               \
+                        s0 = s0 + a0 * d[i * n + c];                                  \
+                        s1 = s1 + a1 * d[i * n + c];                                  \
+                    }                                                                 \
+                    for (int l = 0; l < V; l++) {                                     \
+                        g[(f + l) * n + c] = s0[l];                                   \
+                        g[(f + V + l) * n + c] = s1[l];                               \
+                    }                                                                 \
+                }                                                                     \
+                for (; f < k; f++) {                                                  \
+                    T s = 0;                                                          \
+                    for (i = 0; i < m; i++)                                           \
+                        s = s + FASTMLP_ROW(a, lda, idx, i)[f] * d[i * n + c];        \
+                    g[f * n + c] = s;                                                 \
+                }                                                                     \
+            }                                                                         \
+            return;                                                                   \
+        }                                                                             \
+        for (; f + 4 <= k; f += 4) {  /* 4 features x 2 vectors of D's columns */     \
+            for (c = 0; c + 2 * V <= n; c += 2 * V) {                                 \
+                v s00 = {0}, s01 = {0}, s10 = {0}, s11 = {0}, s20 = {0}, s21 = {0},   \
+                  s30 = {0}, s31 = {0}, d0, d1;                                       \
+                for (i = 0; i < m; i++) {                                             \
+                    const T* ar = FASTMLP_ROW(a, lda, idx, i) + f;                    \
+                    memcpy(&d0, d + i * n + c, sizeof d0);                            \
+                    memcpy(&d1, d + i * n + c + V, sizeof d1);                        \
+                    s00 = s00 + ar[0] * d0; s01 = s01 + ar[0] * d1;                   \
+                    s10 = s10 + ar[1] * d0; s11 = s11 + ar[1] * d1;                   \
+                    s20 = s20 + ar[2] * d0; s21 = s21 + ar[2] * d1;                   \
+                    s30 = s30 + ar[3] * d0; s31 = s31 + ar[3] * d1;                   \
+                }                                                                     \
+                T* o = g + f * n + c;                                                 \
+                memcpy(o, &s00, sizeof d0); memcpy(o + V, &s01, sizeof d0); o += n;   \
+                memcpy(o, &s10, sizeof d0); memcpy(o + V, &s11, sizeof d0); o += n;   \
+                memcpy(o, &s20, sizeof d0); memcpy(o + V, &s21, sizeof d0); o += n;   \
+                memcpy(o, &s30, sizeof d0); memcpy(o + V, &s31, sizeof d0);           \
+            }                                                                         \
+            for (; c < n; c++) {                                                      \
+                T t0 = 0, t1 = 0, t2 = 0, t3 = 0;                                     \
+                for (i = 0; i < m; i++) {                                             \
+                    const T* ar = FASTMLP_ROW(a, lda, idx, i) + f;                    \
+                    t0 = t0 + ar[0] * d[i * n + c]; t1 = t1 + ar[1] * d[i * n + c];   \
+                    t2 = t2 + ar[2] * d[i * n + c]; t3 = t3 + ar[3] * d[i * n + c];   \
+                }                                                                     \
+                g[f * n + c] = t0; g[(f + 1) * n + c] = t1;                           \
+                g[(f + 2) * n + c] = t2; g[(f + 3) * n + c] = t3;                     \
+            }                                                                         \
+        }                                                                             \
+        for (; f < k; f++) {          /* the last features, one at a time */          \
+            for (c = 0; c + 2 * V <= n; c += 2 * V) {                                 \
+                v s00 = {0}, s01 = {0}, d0, d1;                                       \
+                for (i = 0; i < m; i++) {                                             \
+                    T x = FASTMLP_ROW(a, lda, idx, i)[f];                             \
+                    memcpy(&d0, d + i * n + c, sizeof d0);                            \
+                    memcpy(&d1, d + i * n + c + V, sizeof d1);                        \
+                    s00 = s00 + x * d0; s01 = s01 + x * d1;                           \
+                }                                                                     \
+                memcpy(g + f * n + c, &s00, sizeof d0);                               \
+                memcpy(g + f * n + c + V, &s01, sizeof d0);                           \
+            }                                                                         \
+            for (; c < n; c++) {                                                      \
+                T t0 = 0;                                                             \
+                for (i = 0; i < m; i++)                                               \
+                    t0 = t0 + FASTMLP_ROW(a, lda, idx, i)[f] * d[i * n + c];          \
+                g[f * n + c] = t0;                                                    \
+            }                                                                         \
+        }                                                                             \
+    }
+
+FASTMLP_SMALL(float)
+FASTMLP_SMALL(double)
+
+#endif
