@@ -94,6 +94,12 @@ static inline float fastmlp_exp_float1(float x)
                                                     const T* __restrict b,           \
                                                     ptrdiff_t rows, ptrdiff_t n)     \
     {                                                                                 \
+        if (n == 1) {                 /* one column: vectors down the rows */         \
+            T b0 = b[0];                                                              \
+            for (ptrdiff_t r = 0; r < rows; r++)                                      \
+                z[r] = fastmlp_exp_##T##1(z[r] + b0);                                 \
+            return;                                                                   \
+        }                                                                             \
         for (ptrdiff_t r = 0; r < rows; r++)                                          \
             for (ptrdiff_t j = 0; j < n; j++)                                         \
                 z[r * n + j] = fastmlp_exp_##T##1(z[r * n + j] + b[j]);               \
@@ -103,6 +109,12 @@ static inline float fastmlp_exp_float1(float x)
                                                          const T* __restrict b,      \
                                                          ptrdiff_t rows, ptrdiff_t n)\
     {                                                                                 \
+        if (n == 1) {                 /* one column (a binary classifier's output) */ \
+            T b0 = b[0];                                                              \
+            for (ptrdiff_t r = 0; r < rows; r++)                                      \
+                z[r] = 1 / (1 + fastmlp_exp_##T##1(-(z[r] + b0)));                    \
+            return;                                                                   \
+        }                                                                             \
         for (ptrdiff_t r = 0; r < rows; r++)                                          \
             for (ptrdiff_t j = 0; j < n; j++)                                         \
                 z[r * n + j] = 1 / (1 + fastmlp_exp_##T##1(-(z[r * n + j] + b[j])));  \

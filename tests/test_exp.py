@@ -72,6 +72,22 @@ def test_activations_agree_with_scikit_learns(dtype, rows, n):
     np.testing.assert_allclose(out.sum(axis=1), 1, rtol=n * np.finfo(dtype).eps)
 
 
+@pytest.mark.parametrize("dtype", DTYPES.values(), ids=DTYPES.keys())
+@pytest.mark.parametrize("kind", [Activation.LOGISTIC, Activation.EXP])
+def test_one_column_gives_the_bits_of_a_row(dtype, kind):
+    """A one-column block (a binary classifier's or a Poisson regressor's output)
+    runs a loop of its own down the rows: the same operations, the same bits."""
+    rng = np.random.RandomState(7)
+    z = (4 * rng.randn(1001)).astype(dtype)
+    z[::97] = np.nan
+    b = dtype(rng.randn())
+    column = z.reshape(-1, 1).copy()
+    activate(column, np.array([b], dtype=dtype), kind)
+    row = z.reshape(1, -1).copy()
+    activate(row, np.full(z.size, b, dtype=dtype), kind)
+    np.testing.assert_array_equal(column.ravel(), row.ravel())
+
+
 def test_softmax_keeps_a_row_with_nan_nan_and_others_finite():
     z = np.array([[np.nan, 1.0, 2.0], [0.0, 1000.0, -1000.0]])
     activate(z, np.zeros(3), Activation.SOFTMAX)
