@@ -60,13 +60,14 @@
         }                                                                             \
     }                                                                                 \
                                                                                       \
-    /* relu(x + b) of a vector of the product, as fastmlp_bias_relu: NaN stays NaN */ \
-    static inline fastmlp_v_##T fastmlp_bias_relu_v_##T(fastmlp_v_##T x, const T* b)  \
+    /* x <- relu(x + b), a vector of the product, as fastmlp_bias_relu: NaN stays NaN \
+     * (by pointer: a vector returned by value would change the baseline clone's ABI) */ \
+    static inline void fastmlp_bias_relu_v_##T(fastmlp_v_##T* x, const T* b)          \
     {                                                                                 \
-        fastmlp_v_##T bv, zero = {0};                                                 \
+        fastmlp_v_##T bv, v, zero = {0};                                              \
         memcpy(&bv, b, sizeof bv);                                                    \
-        x = x + bv;                                                                   \
-        return (fastmlp_v_##T) ((__typeof__(x <= zero)) x & ~(x <= zero));            \
+        v = *x + bv;                                                                  \
+        *x = (fastmlp_v_##T) ((__typeof__(v <= zero)) v & ~(v <= zero));             \
     }                                                                                 \
     static inline T fastmlp_bias_relu_s_##T(T x, T b)                                 \
     {                                                                                 \
@@ -113,14 +114,14 @@
                     c30 = c30 + r3[p] * w0; c31 = c31 + r3[p] * w1;                   \
                 }                                                                     \
                 if (b != NULL) {                                                      \
-                    c00 = fastmlp_bias_relu_v_##T(c00, b + j);                        \
-                    c01 = fastmlp_bias_relu_v_##T(c01, b + j + V);                    \
-                    c10 = fastmlp_bias_relu_v_##T(c10, b + j);                        \
-                    c11 = fastmlp_bias_relu_v_##T(c11, b + j + V);                    \
-                    c20 = fastmlp_bias_relu_v_##T(c20, b + j);                        \
-                    c21 = fastmlp_bias_relu_v_##T(c21, b + j + V);                    \
-                    c30 = fastmlp_bias_relu_v_##T(c30, b + j);                        \
-                    c31 = fastmlp_bias_relu_v_##T(c31, b + j + V);                    \
+                    fastmlp_bias_relu_v_##T(&c00, b + j);                             \
+                    fastmlp_bias_relu_v_##T(&c01, b + j + V);                         \
+                    fastmlp_bias_relu_v_##T(&c10, b + j);                             \
+                    fastmlp_bias_relu_v_##T(&c11, b + j + V);                         \
+                    fastmlp_bias_relu_v_##T(&c20, b + j);                             \
+                    fastmlp_bias_relu_v_##T(&c21, b + j + V);                         \
+                    fastmlp_bias_relu_v_##T(&c30, b + j);                             \
+                    fastmlp_bias_relu_v_##T(&c31, b + j + V);                         \
                 }                                                                     \
                 T* o = out + i * n + j;                                               \
                 memcpy(o, &c00, sizeof w0); memcpy(o + V, &c01, sizeof w0); o += n;   \
@@ -154,8 +155,8 @@
                     c00 = c00 + r0[p] * w0; c01 = c01 + r0[p] * w1;                   \
                 }                                                                     \
                 if (b != NULL) {                                                      \
-                    c00 = fastmlp_bias_relu_v_##T(c00, b + j);                        \
-                    c01 = fastmlp_bias_relu_v_##T(c01, b + j + V);                    \
+                    fastmlp_bias_relu_v_##T(&c00, b + j);                             \
+                    fastmlp_bias_relu_v_##T(&c01, b + j + V);                         \
                 }                                                                     \
                 memcpy(out + i * n + j, &c00, sizeof w0);                             \
                 memcpy(out + i * n + j + V, &c01, sizeof w0);                         \
