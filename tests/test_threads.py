@@ -275,6 +275,40 @@ def test_row_split_gradient_is_the_whole_batch_gradient(weighted):
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("units, output", [
+    ([20, 48, 3], "softmax"),            # an output of several units: the 4 x 2 blocks
+    ([12, 40, 24, 2], "identity"),       # two hidden layers: a delta through BLAS
+    ([19, 67, 1], "exp"),                # widths off every block of 4 rows and 2 vectors
+], ids=["softmax", "two-hidden", "poisson"])
+@pytest.mark.parametrize("hidden", ["relu", "tanh", "logistic", "identity"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+def test_row_split_products_give_the_staged_gradient(units, output, hidden, dtype):
+    """The row-split batch's own products (relu's bias and activation applied in the
+    same pass) give the gradient the stage-by-stage BLAS products give, for every
+    hidden activation, outputs of one or several units and two hidden layers."""
+    batch = 150
+    layout = Layout(units, HIDDEN_ACTIVATIONS[hidden], OUTPUT_ACTIVATIONS[output],
+                    LOSS_OF_OUTPUT[output], 1e-3, batch)
+    assert tiling(layout, batch)["row_split"] == 2
+    r = np.random.RandomState(len(units) * 10 + units[1])
+    Xs = r.randn(batch, units[0]).astype(dtype)
+    if output == "softmax":
+        Y = np.eye(units[-1])[r.randint(0, units[-1], batch)]
+    else:
+        Y = np.abs(r.randn(batch, units[-1]))
+    Y = Y.astype(dtype)
+    params = (0.3 * r.randn(layout.n_params)).astype(dtype)
+    results = []
+    for gradients in (True, False):      # row-split, and stage by stage
+        grads = np.empty(layout.n_params, dtype)
+        ws = Workspace(layout, dtype, gradients=gradients)
+        results.append((loss_grad(ws, params, grads, Xs, Y, None, 2), grads))
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    assert results[0][0] == pytest.approx(results[1][0], rel=rtol)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=rtol,
+                               atol=rtol * np.abs(results[1][1]).max())
+
+
 # ---------------------------------------------------------------------------
 # The thread count may change between chunks, and follows the machine's load
 # ---------------------------------------------------------------------------
