@@ -36,28 +36,36 @@
     typedef T fastmlp_v_##T __attribute__((vector_size(FASTMLP_VBYTES)));             \
     enum { FASTMLP_LANES_##T = FASTMLP_VBYTES / sizeof(T) };                          \
                                                                                       \
-    /* out[i] = A[i] . w for 4 rows at once (one-column W) */                         \
-    static inline void fastmlp_dot4_##T(const T* const* r, const T* w, ptrdiff_t k,   \
-                                        T* out)                                       \
+    /* The lanes of acc added in order, then the leftover products r[q] w[q], q >= p */ \
+    static inline T fastmlp_lanes_##T(const fastmlp_v_##T* acc, const T* r,          \
+                                      const T* w, ptrdiff_t p, ptrdiff_t k)           \
+    {                                                                                 \
+        T s = 0;                                                                      \
+        for (int l = 0; l < FASTMLP_LANES_##T; l++)                                   \
+            s = s + (*acc)[l];                                                        \
+        for (ptrdiff_t q = p; q < k; q++)                                             \
+            s = s + r[q] * w[q];                                                      \
+        return s;                                                                     \
+    }                                                                                 \
+                                                                                      \
+    /* out[0..4) = r0 . w, ..., r3 . w (a one-column W), the four sums in registers */ \
+    static inline void fastmlp_dot4_##T(const T* r0, const T* r1, const T* r2,        \
+                                        const T* r3, const T* w, ptrdiff_t k, T* out) \
     {                                                                                 \
         enum { V = FASTMLP_LANES_##T };                                               \
-        fastmlp_v_##T acc[4] = {{0}, {0}, {0}, {0}}, wv, av;                          \
+        fastmlp_v_##T s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, wv, av;                 \
         ptrdiff_t p = 0;                                                              \
         for (; p + V <= k; p += V) {                                                  \
             memcpy(&wv, w + p, sizeof wv);                                            \
-            for (int i = 0; i < 4; i++) {                                             \
-                memcpy(&av, r[i] + p, sizeof av);                                     \
-                acc[i] = acc[i] + av * wv;                                            \
-            }                                                                         \
+            memcpy(&av, r0 + p, sizeof av); s0 = s0 + av * wv;                        \
+            memcpy(&av, r1 + p, sizeof av); s1 = s1 + av * wv;                        \
+            memcpy(&av, r2 + p, sizeof av); s2 = s2 + av * wv;                        \
+            memcpy(&av, r3 + p, sizeof av); s3 = s3 + av * wv;                        \
         }                                                                             \
-        for (int i = 0; i < 4; i++) {                                                 \
-            T s = 0;                                                                  \
-            for (int l = 0; l < V; l++)                                               \
-                s = s + acc[i][l];                                                    \
-            for (ptrdiff_t q = p; q < k; q++)                                         \
-                s = s + r[i][q] * w[q];                                               \
-            out[i] = s;                                                               \
-        }                                                                             \
+        out[0] = fastmlp_lanes_##T(&s0, r0, w, p, k);                                 \
+        out[1] = fastmlp_lanes_##T(&s1, r1, w, p, k);                                 \
+        out[2] = fastmlp_lanes_##T(&s2, r2, w, p, k);                                 \
+        out[3] = fastmlp_lanes_##T(&s3, r3, w, p, k);                                 \
     }                                                                                 \
                                                                                       \
     /* x <- relu(x + b), a vector of the product, as fastmlp_bias_relu: NaN stays NaN \
@@ -69,10 +77,25 @@
         v = *x + bv;                                                                  \
         *x = (fastmlp_v_##T) ((__typeof__(v <= zero)) v & ~(v <= zero));             \
     }                                                                                 \
-    static inline T fastmlp_bias_relu_s_##T(T x, T b)                                 \
+    /* o[0..2V) = x0, x1; with b, relu(x + b[0..2V)) */                               \
+    static inline void fastmlp_store2_##T(T* o, fastmlp_v_##T* x0, fastmlp_v_##T* x1, \
+                                          const T* b)                                 \
     {                                                                                 \
-        T v = x + b;                                                                  \
-        return v <= 0 ? 0 : v;                                                        \
+        if (b != NULL) {                                                              \
+            fastmlp_bias_relu_v_##T(x0, b);                                           \
+            fastmlp_bias_relu_v_##T(x1, b + FASTMLP_LANES_##T);                       \
+        }                                                                             \
+        memcpy(o, x0, sizeof *x0);                                                    \
+        memcpy(o + FASTMLP_LANES_##T, x1, sizeof *x1);                                \
+    }                                                                                 \
+    /* *o = x; with b, relu(x + *b), as fastmlp_bias_relu */                          \
+    static inline void fastmlp_store1_##T(T* o, T x, const T* b)                      \
+    {                                                                                 \
+        if (b != NULL) {                                                              \
+            x = x + *b;                                                               \
+            x = x <= 0 ? 0 : x;                                                       \
+        }                                                                             \
+        *o = x;                                                                       \
     }                                                                                 \
                                                                                       \
     /* out (m, n) row-major = A @ W: A's m rows of k values (FASTMLP_ROW), W (k, n); \
@@ -85,12 +108,13 @@
         typedef fastmlp_v_##T v;                                                      \
         ptrdiff_t i = 0, j, p;                                                        \
         if (n == 1) {                                                                 \
-            const T* r[4];                                                            \
-            for (; i < m; i += 4) {                                                   \
+            for (; i < m; i += 4) {   /* past the end: row m-1 again */               \
                 T o[4];                                                               \
-                for (int q = 0; q < 4; q++)   /* past the end: row m-1 again */       \
-                    r[q] = FASTMLP_ROW(a, lda, idx, i + q < m ? i + q : m - 1);       \
-                fastmlp_dot4_##T(r, w, k, o);                                         \
+                fastmlp_dot4_##T(FASTMLP_ROW(a, lda, idx, i),                         \
+                                 FASTMLP_ROW(a, lda, idx, i + 1 < m ? i + 1 : m - 1), \
+                                 FASTMLP_ROW(a, lda, idx, i + 2 < m ? i + 2 : m - 1), \
+                                 FASTMLP_ROW(a, lda, idx, i + 3 < m ? i + 3 : m - 1), \
+                                 w, k, o);                                            \
                 for (int q = 0; q < 4 && i + q < m; q++)                              \
                     out[i + q] = o[q];                                                \
             }                                                                         \
@@ -113,21 +137,11 @@
                     c20 = c20 + r2[p] * w0; c21 = c21 + r2[p] * w1;                   \
                     c30 = c30 + r3[p] * w0; c31 = c31 + r3[p] * w1;                   \
                 }                                                                     \
-                if (b != NULL) {                                                      \
-                    fastmlp_bias_relu_v_##T(&c00, b + j);                             \
-                    fastmlp_bias_relu_v_##T(&c01, b + j + V);                         \
-                    fastmlp_bias_relu_v_##T(&c10, b + j);                             \
-                    fastmlp_bias_relu_v_##T(&c11, b + j + V);                         \
-                    fastmlp_bias_relu_v_##T(&c20, b + j);                             \
-                    fastmlp_bias_relu_v_##T(&c21, b + j + V);                         \
-                    fastmlp_bias_relu_v_##T(&c30, b + j);                             \
-                    fastmlp_bias_relu_v_##T(&c31, b + j + V);                         \
-                }                                                                     \
-                T* o = out + i * n + j;                                               \
-                memcpy(o, &c00, sizeof w0); memcpy(o + V, &c01, sizeof w0); o += n;   \
-                memcpy(o, &c10, sizeof w0); memcpy(o + V, &c11, sizeof w0); o += n;   \
-                memcpy(o, &c20, sizeof w0); memcpy(o + V, &c21, sizeof w0); o += n;   \
-                memcpy(o, &c30, sizeof w0); memcpy(o + V, &c31, sizeof w0);           \
+                const T* bj = b != NULL ? b + j : NULL;                               \
+                fastmlp_store2_##T(out + i * n + j, &c00, &c01, bj);                  \
+                fastmlp_store2_##T(out + (i + 1) * n + j, &c10, &c11, bj);            \
+                fastmlp_store2_##T(out + (i + 2) * n + j, &c20, &c21, bj);            \
+                fastmlp_store2_##T(out + (i + 3) * n + j, &c30, &c31, bj);            \
             }                                                                         \
             for (; j < n; j++) {                                                      \
                 T s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                     \
@@ -135,14 +149,11 @@
                     s0 = s0 + r0[p] * w[p * n + j]; s1 = s1 + r1[p] * w[p * n + j];   \
                     s2 = s2 + r2[p] * w[p * n + j]; s3 = s3 + r3[p] * w[p * n + j];   \
                 }                                                                     \
-                if (b != NULL) {                                                      \
-                    s0 = fastmlp_bias_relu_s_##T(s0, b[j]);                           \
-                    s1 = fastmlp_bias_relu_s_##T(s1, b[j]);                           \
-                    s2 = fastmlp_bias_relu_s_##T(s2, b[j]);                           \
-                    s3 = fastmlp_bias_relu_s_##T(s3, b[j]);                           \
-                }                                                                     \
-                out[i * n + j] = s0; out[(i + 1) * n + j] = s1;                       \
-                out[(i + 2) * n + j] = s2; out[(i + 3) * n + j] = s3;                 \
+                const T* bj = b != NULL ? b + j : NULL;                               \
+                fastmlp_store1_##T(out + i * n + j, s0, bj);                          \
+                fastmlp_store1_##T(out + (i + 1) * n + j, s1, bj);                    \
+                fastmlp_store1_##T(out + (i + 2) * n + j, s2, bj);                    \
+                fastmlp_store1_##T(out + (i + 3) * n + j, s3, bj);                    \
             }                                                                         \
         }                                                                             \
         for (; i < m; i++) {          /* the last rows, one at a time */              \
@@ -154,18 +165,13 @@
                     memcpy(&w1, w + p * n + j + V, sizeof w1);                        \
                     c00 = c00 + r0[p] * w0; c01 = c01 + r0[p] * w1;                   \
                 }                                                                     \
-                if (b != NULL) {                                                      \
-                    fastmlp_bias_relu_v_##T(&c00, b + j);                             \
-                    fastmlp_bias_relu_v_##T(&c01, b + j + V);                         \
-                }                                                                     \
-                memcpy(out + i * n + j, &c00, sizeof w0);                             \
-                memcpy(out + i * n + j + V, &c01, sizeof w0);                         \
+                fastmlp_store2_##T(out + i * n + j, &c00, &c01, b != NULL ? b + j : NULL); \
             }                                                                         \
             for (; j < n; j++) {                                                      \
                 T s0 = 0;                                                             \
                 for (p = 0; p < k; p++)                                               \
                     s0 = s0 + r0[p] * w[p * n + j];                                   \
-                out[i * n + j] = b != NULL ? fastmlp_bias_relu_s_##T(s0, b[j]) : s0;  \
+                fastmlp_store1_##T(out + i * n + j, s0, b != NULL ? b + j : NULL);    \
             }                                                                         \
         }                                                                             \
     }                                                                                 \
@@ -216,11 +222,10 @@
                     s20 = s20 + ar[2] * d0; s21 = s21 + ar[2] * d1;                   \
                     s30 = s30 + ar[3] * d0; s31 = s31 + ar[3] * d1;                   \
                 }                                                                     \
-                T* o = g + f * n + c;                                                 \
-                memcpy(o, &s00, sizeof d0); memcpy(o + V, &s01, sizeof d0); o += n;   \
-                memcpy(o, &s10, sizeof d0); memcpy(o + V, &s11, sizeof d0); o += n;   \
-                memcpy(o, &s20, sizeof d0); memcpy(o + V, &s21, sizeof d0); o += n;   \
-                memcpy(o, &s30, sizeof d0); memcpy(o + V, &s31, sizeof d0);           \
+                fastmlp_store2_##T(g + f * n + c, &s00, &s01, NULL);                  \
+                fastmlp_store2_##T(g + (f + 1) * n + c, &s10, &s11, NULL);            \
+                fastmlp_store2_##T(g + (f + 2) * n + c, &s20, &s21, NULL);            \
+                fastmlp_store2_##T(g + (f + 3) * n + c, &s30, &s31, NULL);            \
             }                                                                         \
             for (; c < n; c++) {                                                      \
                 T t0 = 0, t1 = 0, t2 = 0, t3 = 0;                                     \
@@ -242,8 +247,7 @@
                     memcpy(&d1, d + i * n + c + V, sizeof d1);                        \
                     s00 = s00 + x * d0; s01 = s01 + x * d1;                           \
                 }                                                                     \
-                memcpy(g + f * n + c, &s00, sizeof d0);                               \
-                memcpy(g + f * n + c + V, &s01, sizeof d0);                           \
+                fastmlp_store2_##T(g + f * n + c, &s00, &s01, NULL);                  \
             }                                                                         \
             for (; c < n; c++) {                                                      \
                 T t0 = 0;                                                             \
