@@ -2,12 +2,16 @@
 too, and what it has, fastmlp has (fastmlp/_compat.py decides, in one place)."""
 import importlib.util
 
+import numpy as np
+import pytest
 import sklearn
 import sklearn.neural_network as sk
+from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.fixes import parse_version
 
 import fastmlp
 from fastmlp._compat import HAS_CALLBACKS, SCORES_STRING_LABELS, SKLEARN_VERSION
+from fastmlp._mlp import fitted_label_binarizer, integer_classes
 
 
 def test_the_version_is_the_installed_one_and_supported():
@@ -31,3 +35,32 @@ def test_the_parameters_of_the_installed_mlp():
 
 def test_string_labels_scored_from_1_9():
     assert SCORES_STRING_LABELS == (SKLEARN_VERSION >= parse_version("1.9"))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int32, np.uint32, np.int64, np.uint64])
+@pytest.mark.parametrize("labels", [[5], [0, 1], [-3, 7], [2, 0, 1], list(range(-4, 40, 3))])
+def test_label_binarizer_without_its_checks_is_the_fitted_one(dtype, labels):
+    """What fastmlp sets on a LabelBinarizer for integer targets (instead of its fit,
+    whose checks cost ~1 ms) is what the installed scikit-learn's fit sets."""
+    if np.dtype(dtype).kind == "u":
+        labels = [v - min(labels) for v in labels]
+    rng = np.random.default_rng(len(labels))
+    y = np.asarray(labels)[rng.integers(0, len(labels), 500)].astype(dtype)
+    y[:len(labels)] = labels          # every class present
+    ours, theirs = fitted_label_binarizer(y), LabelBinarizer().fit(y)
+    assert vars(ours).keys() == vars(theirs).keys()
+    for name, value in vars(theirs).items():
+        assert type(getattr(ours, name)) is type(value)
+        if isinstance(value, np.ndarray):
+            assert getattr(ours, name).dtype == value.dtype
+        np.testing.assert_array_equal(getattr(ours, name), value)
+    np.testing.assert_array_equal(ours.transform(y), theirs.transform(y))
+
+
+@pytest.mark.parametrize("y", [np.array([0, 10**6]), np.array([True, False, True]),
+                               np.array([0.0, 1.0]), np.array(["a", "b"]),
+                               np.array([[0, 1], [1, 0]]), np.array([2**63], dtype=np.uint64)])
+def test_other_targets_take_the_label_binarizers_own_fit(y):
+    assert integer_classes(y) is None
+    np.testing.assert_array_equal(fitted_label_binarizer(y).classes_,
+                                  LabelBinarizer().fit(y).classes_)
