@@ -1,7 +1,7 @@
 """Compare two builds of fastmlp on one workload, one fit (or prediction) each in turn.
 
     python bench/compare_builds.py WORKLOAD DTYPE N before=PATH after=PATH
-        [--activation A] [--condition C]
+        [--activation A] [--condition C] [--fits K]
 
 WORKLOAD is a training workload of workloads.py (a fit of 3 epochs with the
 arguments run.py gives it), or "predict" (predict_proba of 1,000,000 rows, as
@@ -11,7 +11,9 @@ build_ext --inplace``). Each build lives in a long-lived process of its own, and
 the two run one timed call each in turn, N times (the order flipped every round),
 so that the machine's slow and fast phases fall on both alike. --condition
 after_blas|busy_1|busy_2 runs them right after a threaded BLAS call, or beside 1
-or 2 busy processes, as run.py's contention section does. Printed: per build the
+or 2 busy processes, as run.py's contention section does. --fits K times K fits
+one right after another in each call, as a grid search or a cross-validation
+runs them (training workloads only). Printed: per build the
 median time with its quartiles, and the median of the within-round ratios to the
 first build. This is how the before/after figures of bench/README.md were
 measured; it is not part of run.py.
@@ -27,7 +29,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def worker(workload_name, dtype, activation, after_blas):
+def worker(workload_name, dtype, activation, after_blas, fits):
     """Load, warm up, then time one call per line read from stdin (after_blas: right
     after a threaded numpy product, whose BLAS threads spin on for ~0.1 s)."""
     sys.path.insert(0, HERE)
@@ -58,7 +60,8 @@ def worker(workload_name, dtype, activation, after_blas):
         cls(**dict(params, max_iter=1)).fit(X[:2000], y[:2000])
 
         def call():
-            cls(**params).fit(X, y)
+            for _ in range(fits):
+                cls(**params).fit(X, y)
     A = np.random.default_rng(0).standard_normal((1000, 1000))
     print("ready", flush=True)
     for _ in sys.stdin:
@@ -80,11 +83,13 @@ def main():
                         choices=["idle", "after_blas", "busy_1", "busy_2"],
                         help="as run.py's contention section: right after a threaded "
                              "BLAS call, or beside 1 or 2 processes spinning on a CPU")
+    parser.add_argument("--fits", type=int, default=1,
+                        help="fits one right after another in each timed call")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(args.workload, args.dtype, args.activation,
-                      args.condition == "after_blas")
+                      args.condition == "after_blas", args.fits)
     sys.path.insert(0, HERE)
     from scenarios import busy_processes
     procs = []
@@ -92,7 +97,8 @@ def main():
         name, path = spec.split("=", 1)
         proc = subprocess.Popen(
             [sys.executable, __file__, args.workload, args.dtype, "1", "x", "--worker",
-             "--activation", args.activation, "--condition", args.condition],
+             "--activation", args.activation, "--condition", args.condition,
+             "--fits", str(args.fits)],
             env={**os.environ, "PYTHONPATH": os.path.abspath(path)},
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         if proc.stdout.readline().strip() != "ready":

@@ -28,6 +28,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,9 +126,50 @@ static inline int64_t fastmlp_run_delay_ns(void)
     return (int64_t) delay;
 }
 
+/* The kernel's ids of the other threads of the calling thread's last team. The
+ * OpenMP runtime keeps them for its next parallel region, and between two regions
+ * they wait in it: GCC's libgomp spins for a while (GOMP_SPINCOUNT, 300,000 turns
+ * by default: milliseconds), then sleeps. */
+static __thread int fastmlp_workers[FASTMLP_MAX_THREADS];
+static __thread int fastmlp_n_workers;
+
+static inline int fastmlp_gettid(void)
+{
+    return (int) syscall(SYS_gettid);
+}
+
+/* How many of the calling thread's team's waiting threads the kernel counts as
+ * running (state R in /proc/self/task/TID/stat): spinning in the OpenMP runtime. */
+static inline int fastmlp_own_workers_running(void)
+{
+    char path[64], buf[256];
+    int i, fd, running = 0;
+    ssize_t n;
+    const char* end;
+    for (i = 0; i < fastmlp_n_workers; i++) {
+        snprintf(path, sizeof path, "/proc/self/task/%d/stat", fastmlp_workers[i]);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;                   /* the thread has ended */
+        n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = 0;
+        end = strrchr(buf, ')');        /* "tid (name) state ...": the name may hold ')' */
+        if (end != NULL && end[1] == ' ' && end[2] == 'R')
+            running++;
+    }
+    return running;
+}
+
 /* CPUs with nothing to run at this instant, by the kernel's count of runnable
  * threads (the fourth field of /proc/loadavg, "running/total", which counts the
  * caller too): how many threads a team could add without waiting for a CPU.
+ * Our own team's threads spinning in the OpenMP runtime between two of our
+ * regions are left out of the count: they are the threads the team would use, and
+ * a fit that starts right after another (or after a chunk on one thread) would
+ * otherwise read its own idle threads as a busy machine and run on one thread.
  * A snapshot of the whole machine (in a container, of its host). -1 where
  * unknown. The file stays open for the process's life (re-read with pread);
  * callers hold the GIL. */
@@ -149,11 +191,14 @@ static inline int fastmlp_idle_cpus(void)
     buf[n] = 0;
     if (sscanf(buf, "%lf %lf %lf %d/", &load, &load, &load, &running) != 4)
         return -1;
+    running -= fastmlp_own_workers_running();
     return running >= online ? 0 : (int) (online - running);
 }
 #else
 static inline int64_t fastmlp_run_delay_ns(void) { return -1; }
 static inline int fastmlp_idle_cpus(void) { return -1; }
+static inline int fastmlp_gettid(void) { return 0; }
+static inline int fastmlp_own_workers_running(void) { return -1; }
 #endif
 
 /* ------------------------------------------------------------------------- */
@@ -194,6 +239,7 @@ typedef struct {
     fastmlp_atomic next_task;   /* next unclaimed task of the current stage */
     int64_t run_delay[FASTMLP_MAX_THREADS];  /* OUT each thread's run-queue delay (ns),
                                                 or -1 where unknown */
+    int os_tid[FASTMLP_MAX_THREADS];         /* OUT each thread's id in the kernel */
 } fastmlp_team;
 
 /* The next task of the current stage for the calling thread: tasks are claimed one
@@ -279,11 +325,19 @@ static inline int fastmlp_team_run(fastmlp_team* team, int n_threads, fastmlp_te
                 team->run_delay[0] = before < 0 ? -1 : fastmlp_run_delay_ns() - before;
             }
         } else {
+            team->os_tid[tid] = fastmlp_gettid();
             before = fastmlp_run_delay_ns();
             job(arg, team, tid);
             team->run_delay[tid] = before < 0 ? -1 : fastmlp_run_delay_ns() - before;
         }
     }
+#if defined(__linux__)
+    if (ran == n) {         /* the threads that now wait for our next region */
+        for (int t = 1; t < n; t++)
+            fastmlp_workers[t - 1] = team->os_tid[t];
+        fastmlp_n_workers = n - 1;
+    }
+#endif
     return ran;
 #else
     team->n = 1;

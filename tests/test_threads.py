@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import warnings
 from unittest import mock
 
@@ -457,3 +458,23 @@ def test_team_on_one_cpu_is_seen_contended():
         """)
     (parallel, contended, chunks), _ = [map(int, line.split()) for line in out.splitlines()]
     assert parallel >= 1 and contended == parallel and chunks > parallel
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's counts are Linux's")
+def test_idle_cpus_leave_out_the_teams_own_waiting_threads():
+    """Between two parallel regions, the OpenMP runtime keeps the team's other
+    threads spinning for a while (libgomp: milliseconds), which the kernel counts as
+    running. The count of idle CPUs leaves them out: else a fit that starts right
+    after another (every fit of a grid search) reads its own idle threads as a busy
+    machine and runs its first chunks on one thread."""
+    from fastmlp._core._team import waiting_threads_running
+    with teams_of([2]), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fastmlp.MLPClassifier(hidden_layer_sizes=(64,), max_iter=1).fit(X, Y_CLASS)
+    passive = os.environ.get("OMP_WAIT_POLICY", "").lower() == "passive"
+    assert waiting_threads_running() == (0 if passive else 1)
+    for _ in range(400):       # then the runtime puts it to sleep
+        if waiting_threads_running() == 0:
+            break
+        time.sleep(0.005)
+    assert waiting_threads_running() == 0

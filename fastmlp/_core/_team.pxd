@@ -15,6 +15,7 @@ cdef extern from "fastmlp_team.h":
                                       void* arg) noexcept nogil
     int64_t now_ns "fastmlp_now_ns" () noexcept nogil
     int idle_cpus "fastmlp_idle_cpus" () noexcept nogil
+    int own_workers_running "fastmlp_own_workers_running" () noexcept nogil
 
 
 cdef enum:

@@ -168,6 +168,14 @@ def tiling(Layout layout, Py_ssize_t rows):
 # How many threads
 # ---------------------------------------------------------------------------
 
+def waiting_threads_running():
+    """How many of the calling thread's last team's other threads the kernel counts
+    as running while they wait for its next parallel region (spinning in the OpenMP
+    runtime); fastmlp's count of idle CPUs leaves them out. -1 where unknown. For
+    tests."""
+    return own_workers_running()
+
+
 cdef class ThreadPolicy:
     """How many threads run each chunk of one fit (or of predictions).
 
