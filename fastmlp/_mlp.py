@@ -46,21 +46,18 @@ _SMALL_PREDICT = 64      # predictions up to this many rows run on the calling t
 _PREDICT = {4: predict["float"], 8: predict["double"]}
 
 
-
 def integer_classes(y):
     """np.unique(y) for a 1-D ndarray of integers (not bool) whose values span
     fewer than twice its length: counted with bincount, ~10x faster than sorting
     or hashing them. None for any other y."""
-    if not (type(y) is np.ndarray and y.ndim == 1 and y.size
-            and y.dtype.kind in "iu" and y.dtype.itemsize <= np.dtype(np.intp).itemsize
-            and not (y.dtype.kind == "u" and y.dtype.itemsize == np.dtype(np.intp).itemsize)):
+    if not (type(y) is np.ndarray and y.ndim == 1 and y.size and y.dtype.kind in "iu"
+            and np.can_cast(y.dtype, np.intp)):
         return None
     yi = y.astype(np.intp, copy=False)
     lo, hi = int(yi.min()), int(yi.max())
     if hi - lo >= 2 * y.size:
         return None
-    present = np.flatnonzero(np.bincount(yi - lo if lo else yi))
-    return (present + lo).astype(y.dtype)
+    return (np.flatnonzero(np.bincount(yi - lo)) + lo).astype(y.dtype)
 
 
 def fitted_label_binarizer(y):
