@@ -23,7 +23,7 @@ from setuptools.command.build_ext import build_ext
 from setuptools.errors import CompileError, LinkError
 
 # The compiled modules: fastmlp/_core/<name>.pyx each.
-MODULES = ["_kernels", "_layout", "_team", "_network", "_updates", "_epoch"]
+MODULES = ["_kernels", "_engine", "_layout", "_team", "_network", "_updates", "_epoch"]
 
 CYTHON_DIRECTIVES = {
     "language_level": 3,

@@ -52,7 +52,7 @@ def run_epoch(Workspace ws, floating[::1] params, floating[::1] grads, optimizer
     cdef Net* net = &ws.layout.net
     cdef Py_ssize_t n = order.shape[0], n_samples = x.input.n_rows
     cdef Work w
-    init_training(&w, ws, x, params, grads, Y, sample_weight, n_samples, False)
+    init_training(&w, ws, x, params, grads, Y, sample_weight, n_samples)
     if not 1 <= batch_size <= net.capacity:
         raise ValueError(f"batch_size {batch_size} outside [1, {net.capacity}]")
     if n and not (0 <= np.min(order) and np.max(order) < n_samples):

@@ -48,6 +48,15 @@ cdef class Layout:
     cdef readonly Py_ssize_t n_params, act_size, delta_size
 
 
+cdef struct Packing:
+    # Where W sits in the product engine's panel layout (_engine.pxd), beside the
+    # flat parameter buffer: the panels of every W[l] (for A @ W) and of every
+    # W[l]^T but the first (for the delta D @ W^T, in a fit).
+    Py_ssize_t nr                  # columns of a panel
+    const Py_ssize_t* w_off        # (n_layers,) start of W[l]'s panels in the buffer
+    const Py_ssize_t* wt_off       # (n_layers,) start of W[l]^T's panels, -1 for W[0]
+
+
 cdef class Workspace:
     # Buffers of one fit (or one prediction), allocated once. Held as arrays so a
     # fused kernel can view them in the dtype it runs in.
@@ -56,9 +65,28 @@ cdef class Workspace:
     cdef readonly object deltas     # (delta_size,) d loss / dz, layers 1..n_layers
     cdef readonly object row_loss   # (capacity,) float64, weighted loss of each row
     cdef readonly object partial    # (ROW_SPLIT_TILES * n_params,) per-tile gradients, or (0,)
+    cdef readonly object packed     # W in the engine's panels (packing)
+    cdef Packing packing
+    cdef Py_ssize_t[::1] _w_off, _wt_off
+    cdef const void** rows          # the row addresses the products read (row_table)
 
 
 cdef check_x(Layout layout, Py_ssize_t n_params, InputMatrix X, object dtype,
-             Py_ssize_t n_rows_max, bint in_order)
+             Py_ssize_t n_rows_max)
 cdef check_targets(Layout layout, Py_ssize_t n_samples, const floating[:, ::1] Y,
                    const floating[::1] sample_weight)
+
+
+# The row tables of a Workspace: the address of every row each product reads, one
+# table of `capacity` rows per layer's input and per layer's delta.
+cdef inline const void** input_rows(const void** rows, const Net* net,
+                                    Py_ssize_t l) noexcept nogil:
+    """The addresses of the rows of A[l], layer l's input (for l == 0 X's rows, set
+    by each batch or prediction tile)."""
+    return rows + l * net.capacity
+
+
+cdef inline const void** delta_rows(const void** rows, const Net* net,
+                                    Py_ssize_t l) noexcept nogil:
+    """The addresses of the rows of layer l's delta, l = 1..n_layers."""
+    return rows + (net.n_layers + l) * net.capacity

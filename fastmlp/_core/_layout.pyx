@@ -3,9 +3,15 @@ work buffers of one fit (Workspace), the input matrix (InputMatrix), and the
 checks of what a kernel is handed against them, made before the GIL is released.
 """
 cimport cython
+cimport numpy as cnp
 from cython cimport floating
+from libc.stdlib cimport free, malloc
 
 import numpy as np
+
+from ._engine cimport panel_width, panels
+
+cnp.import_array()
 
 
 cdef class Layout:
@@ -90,16 +96,60 @@ cdef class Layout:
 
 
 cdef class Workspace:
-    """The work buffers of one fit or one prediction, in one dtype."""
+    """The work buffers of one fit or one prediction, in one dtype: activations,
+    deltas, the rows' losses, a row-split batch's partial gradients, W in the
+    product engine's panels (of W^T too, with gradients), and the tables of the row
+    addresses the products read."""
 
     def __init__(self, Layout layout, dtype, bint gradients=True):
+        cdef const Net* net = &layout.net
+        cdef Py_ssize_t L = net.n_layers, cap = net.capacity, l, r, size = 0, n_in, n_out
         self.layout = layout
+        dtype = np.dtype(dtype)
         self.acts = np.empty(layout.act_size, dtype=dtype)
         self.deltas = np.empty(layout.delta_size, dtype=dtype)
-        self.row_loss = np.empty(layout.net.capacity, dtype=np.float64)
+        self.row_loss = np.empty(cap, dtype=np.float64)
         # room for the partial gradients of a row-split batch (small networks)
         split = gradients and layout.n_params <= ROW_SPLIT_MAX_PARAMS
         self.partial = np.empty(ROW_SPLIT_TILES * layout.n_params if split else 0, dtype=dtype)
+
+        # W's panels: A @ W[l] reads panels of W[l]'s columns, the delta D @ W[l]^T
+        # (layers after the first) panels of its rows
+        cdef Py_ssize_t nr = panel_width(dtype == np.float32)
+        self._w_off = np.empty(L, dtype=np.intp)
+        self._wt_off = np.full(L, -1, dtype=np.intp)
+        for l in range(L):
+            n_in, n_out = net.units[l], net.units[l + 1]
+            self._w_off[l] = size
+            size += panels(n_out, nr) * nr * n_in
+            if l > 0:
+                self._wt_off[l] = size
+                size += panels(n_in, nr) * nr * n_out
+        self.packed = np.zeros(size, dtype=dtype)
+        self.packing.nr = nr
+        self.packing.w_off = &self._w_off[0]
+        self.packing.wt_off = &self._wt_off[0]
+
+        # the row tables: layers 1.. of the activations and every delta are fixed
+        # blocks of the buffers; layer 0's rows are X's, set as they are read
+        self.rows = <const void**> malloc((2 * L + 1) * cap * sizeof(void*))
+        if self.rows == NULL:
+            raise MemoryError()
+        cdef char* acts = <char*> cnp.PyArray_DATA(self.acts)
+        cdef char* deltas = <char*> cnp.PyArray_DATA(self.deltas)
+        cdef Py_ssize_t item = dtype.itemsize
+        cdef const void** table
+        for l in range(1, L + 1):
+            if l < L:
+                table = input_rows(self.rows, net, l)
+                for r in range(cap):
+                    table[r] = acts + (net.act_off[l] + r * net.units[l]) * item
+            table = delta_rows(self.rows, net, l)
+            for r in range(cap):
+                table[r] = deltas + (net.act_off[l] - net.act_off[1] + r * net.units[l]) * item
+
+    def __dealloc__(self):
+        free(self.rows)
 
 
 cdef class InputMatrix:
@@ -165,7 +215,7 @@ cdef class InputMatrix:
 # ---------------------------------------------------------------------------
 
 cdef check_x(Layout layout, Py_ssize_t n_params, InputMatrix X, object dtype,
-             Py_ssize_t n_rows_max, bint in_order):
+             Py_ssize_t n_rows_max):
     cdef const Net* net = &layout.net
     if n_params != layout.n_params:
         raise ValueError(f"expected {layout.n_params} parameters, got {n_params}")
@@ -175,8 +225,7 @@ cdef check_x(Layout layout, Py_ssize_t n_params, InputMatrix X, object dtype,
         raise ValueError(f"X has {X.input.n_cols} features, the network {net.units[0]}")
     if X.input.n_rows > n_rows_max:
         raise ValueError(f"X has {X.input.n_rows} rows, the workspace holds {n_rows_max}")
-    if X.input.indices == NULL and not net.input_block and not (
-            in_order and X.input.s1 == 1 and X.input.s0 == X.input.n_cols):
+    if X.input.indices == NULL and not net.input_block and X.input.s1 != 1:
         raise ValueError("this X must be gathered, and the layout has no input block")
 
 

@@ -1,15 +1,19 @@
 """The network: forward pass, loss, output delta and backward pass of a batch, as
-the stages a team of threads works through (the team and its policy: _team.pyx).
+the stages a team of threads works through (the team and its policy: _team.pyx;
+the products: the engine, _engine.pxd).
 
 Parameters live in one flat buffer packed as scikit-learn packs them for lbfgs:
-every W[i].ravel() in layer order, then every intercept b[i].
+every W[i].ravel() in layer order, then every intercept b[i]. Beside it, the
+Workspace keeps every W in the engine's panels (and, for a fit, every W^T but the
+first's): written once when a call starts, then by the optimizer's update, in the
+same task, so that no product packs W again.
 
-Determinism: a stage is split into tiles whose number depends only on the shapes
-(_team.pyx), never on the thread count, and every tile is computed by one BLAS
-call or loop on one thread, so the same fit gives the same bits on 1, 2 or 8
-threads, whichever thread takes which tile. There is no reduction across
-threads: sums over the batch happen inside one tile's GEMM or in a sequential
-loop.
+Determinism: every output element of a product is one chain of multiply-adds over
+the inner dimension in its order, whatever tile it falls in, so a stage may be
+split into as many tiles as its team can use, and the same fit gives the same bits
+on 1, 2 or 64 threads, whichever thread takes which tile. There is no reduction
+across threads: sums over the batch happen inside one product's chain, one tile's
+loop or a sequential loop.
 """
 cimport numpy as cnp
 from cpython.object cimport PyObject
@@ -21,13 +25,29 @@ import numpy as np
 
 cnp.import_array()
 
+from ._engine cimport (
+    EPI_BIAS,
+    EPI_BIAS_RELU,
+    EPI_DLOGISTIC,
+    EPI_DRELU,
+    EPI_DTANH,
+    EPI_NONE,
+    EPI_WGRAD,
+    Product,
+    pack_rows,
+    panel_width,
+    product_nn,
+    product_tn,
+)
 from ._kernels cimport (
+    IDENTITY,
+    LOGISTIC,
     RELU,
+    TANH,
     activation_backward,
     bias_activation,
     column_sums,
     fastmlp_prefetch,
-    gemm,
     outer_relu,
     rows_t_times,
     rows_times,
@@ -40,21 +60,27 @@ from ._layout cimport (
     InputMatrix,
     Layout,
     Net,
+    Packing,
     Workspace,
     check_targets,
     check_x,
+    delta_rows,
+    input_rows,
 )
 from ._team cimport (
-    PARAM_RANGE,
+    Grid,
+    Stage,
     ThreadPolicy,
-    Tiling,
-    backward_tiling,
+    backward_stage,
     barrier,
     batch_flops,
     claim,
     fastmlp_team,
-    forward_tiles,
-    param_ranges,
+    forward_grid,
+    grid_tile,
+    is_row_split,
+    param_task,
+    param_tasks,
     row_split,
     tile_start,
 )
@@ -68,20 +94,8 @@ cdef enum:
 
 
 # ---------------------------------------------------------------------------
-# Forward pass: rows are independent, so a row tile goes through every layer
+# Layer 0's rows: X's rows read in place, through the batch's row indices
 # ---------------------------------------------------------------------------
-
-cdef inline bint reads_in_place(const Input* X, const Py_ssize_t* idx) noexcept nogil:
-    """Whether layer 0 can be X itself: dense C-ordered rows taken in order."""
-    return X.indices == NULL and idx == NULL and X.s1 == 1 and X.s0 == X.n_cols
-
-
-cdef inline const floating* input_layer(const Net* net, const Input* X,
-                                        const Py_ssize_t* idx,
-                                        const floating* acts) noexcept nogil:
-    """Layer 0's activations (dense X): X itself, or the block of gathered rows."""
-    return <const floating*> X.data if reads_in_place(X, idx) else acts + net.act_off[0]
-
 
 cdef void gather_rows(
     const Input* X, const Py_ssize_t* idx,  # IN X and the batch's row indices, or NULL
@@ -169,55 +183,6 @@ cdef inline const floating* tile_rows(
     return acts + net.act_off[l] + r0 * net.units[l]
 
 
-cdef void forward_tile(
-    const Net* net, const floating* params, const Input* X,
-    const floating* y, const floating* sw, const Py_ssize_t* idx,
-    Py_ssize_t r0, Py_ssize_t r1,
-    floating* acts, floating* deltas, double* row_loss,
-    char* nonfinite, bint small=False,
-) noexcept nogil:
-    """Rows r0..r1 through every layer: A[l+1] = f(A[l] @ W[l] + b[l]).
-
-    With nonfinite (dense X, not small), first sets it to whether the rows hold NaN
-    or infinity: read just before the product reads them, they come from cache.
-    small (a row-split network, dense X): the products by rows_times, X's rows
-    read in place, relu hidden layers' bias and activation in the same pass."""
-    cdef const Py_ssize_t* u = net.units
-    cdef Py_ssize_t L = net.n_layers, l, lda
-    cdef Py_ssize_t rows = r1 - r0
-    cdef bint fused
-    cdef floating* a_out
-    cdef const floating* a_in
-    cdef const Py_ssize_t* in_rows
-    for l in range(L):
-        a_out = acts + net.act_off[l + 1] + r0 * u[l + 1]
-        if l == 0 and X.indices != NULL:
-            sparse_times_dense(X, idx, r0, r1, params, u[1], acts + net.act_off[1])
-        elif small:
-            if l == 0 and X.s1 != 1:
-                gather_rows(X, idx, r0, r1, acts + net.act_off[0])
-            a_in = tile_rows(net, X, idx, acts, l, r0, &lda, &in_rows)
-            fused = l < L - 1 and net.hidden == RELU and u[l + 1] > 1
-            rows_times(a_in, lda, in_rows, rows, u[l], params + net.coef_off[l], u[l + 1],
-                       params + net.bias_off[l] if fused else NULL, a_out)
-            if fused:
-                continue            # bias and relu applied as the product was stored
-        else:
-            if l == 0 and not reads_in_place(X, idx):
-                gather_rows(X, idx, r0, r1, acts + net.act_off[0])
-            a_in = input_layer(net, X, idx, acts) if l == 0 else acts + net.act_off[l]
-            if l == 0 and nonfinite != NULL:
-                nonfinite[0] = not all_finite(a_in + r0 * u[0], rows * u[0])
-            gemm(False, False, <int> rows, <int> u[l + 1], <int> u[l],
-                 1, a_in + r0 * u[l], <int> u[l],
-                 params + net.coef_off[l], <int> u[l + 1], 0, a_out, <int> u[l + 1])
-        bias_activation(a_out, params + net.bias_off[l], rows, u[l + 1],
-                        net.hidden if l < L - 1 else net.output)
-    if y != NULL:
-        output_delta(net, y, sw, idx, r0, r1, acts + net.act_off[L],
-                     deltas + net.act_off[L] - net.act_off[1], row_loss)
-
-
 cdef extern from "fastmlp_finite.h":
     bint all_finite_double "fastmlp_all_finite_double" (const double* x, Py_ssize_t n) noexcept nogil
     bint all_finite_float "fastmlp_all_finite_float" (const float* x, Py_ssize_t n) noexcept nogil
@@ -233,32 +198,199 @@ cdef inline bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
 
 
 
+
+cdef void set_input_rows(Work* w, const Py_ssize_t* idx, Py_ssize_t r0, Py_ssize_t r1,
+                         floating* kind) noexcept nogil:
+    """Point the table of layer 0's rows r0..r1 at X's rows (row r is X's idx[r], or
+    r), read in place; where X's columns are not contiguous (F-ordered X), at its
+    rows gathered into the workspace's input block first. Rows of X in random order
+    are asked for ahead of the products that read them."""
+    cdef const Net* net = w.net
+    cdef const Input* X = w.X
+    cdef const void** table = input_rows(w.rows, net, 0)
+    cdef const floating* x = <const floating*> X.data
+    cdef floating* block = <floating*> w.acts + net.act_off[0]
+    cdef Py_ssize_t r, n = X.n_cols
+    if X.s1 == 1:
+        for r in range(r0, r1):
+            table[r] = x + (idx[r] if idx != NULL else r) * X.s0
+            if idx != NULL:
+                fastmlp_prefetch(table[r], n * sizeof(floating))
+    else:
+        gather_rows(X, idx, r0, r1, block)
+        for r in range(r0, r1):
+            table[r] = block + r * n
+
+
+cdef bint rows_finite(const void** table, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t n,
+                      floating* kind) noexcept nogil:
+    """Whether rows r0..r1 of the table (n values each) hold neither NaN nor
+    infinity: one check where they are consecutive in memory."""
+    cdef Py_ssize_t r
+    if r1 > r0 and <const floating*> table[r1 - 1] == <const floating*> table[r0] + (r1 - 1 - r0) * n:
+        return all_finite(<const floating*> table[r0], (r1 - r0) * n)
+    for r in range(r0, r1):
+        if not all_finite(<const floating*> table[r], n):
+            return False
+    return True
+
+
+cdef inline void set_weights(Product* p, const Work* w, Py_ssize_t l,
+                             floating* kind) noexcept nogil:
+    """The product's B: W[l] as its panels, or (without them) in place."""
+    if w.packed != NULL:
+        p.bp = <const floating*> w.packed + w.packing.w_off[l]
+        p.b = NULL
+    else:
+        p.bp = NULL
+        p.b = <const floating*> w.params + w.net.coef_off[l]
+        p.ldb = w.net.units[l + 1]
+
+
+cdef inline int bias_epilogue(int activation) noexcept nogil:
+    """The forward product's epilogue for an activation: bias and relu, or the bias
+    alone for identity; the others are applied to the tile's rows after it."""
+    return EPI_BIAS_RELU if activation == RELU else (
+        EPI_BIAS if activation == IDENTITY else EPI_NONE)
+
+
+cdef void forward_tile(
+    Work* w, const Py_ssize_t* idx,     # IN the batch's row indices into X, or NULL
+    Py_ssize_t r0, Py_ssize_t r1,
+    floating* out,                      # OUT the output layer's rows (prediction), or NULL
+    char* nonfinite,                    # OUT whether X's rows held NaN or infinity, or NULL
+    floating* kind,
+) noexcept nogil:
+    """Rows r0..r1 through every layer: A[l+1] = f(A[l] @ W[l] + b[l]) (feedforward).
+
+    Each layer is one product of the engine, its bias and activation applied in the
+    product's epilogue (relu, identity) or to the tile's rows right after it, while
+    they are in cache (the others; softmax needs a whole row). The output layer goes
+    into out's rows where out is given, else into the activations, and in a fit on
+    to the output delta and the rows' losses. With nonfinite (dense X), first
+    checks the tile's rows of X, just before the first product reads them; when
+    they hold NaN or infinity, nothing more is computed."""
+    cdef const Net* net = w.net
+    cdef const Input* X = w.X
+    cdef const floating* params = <const floating*> w.params
+    cdef const Py_ssize_t* u = net.units
+    cdef Py_ssize_t L = net.n_layers, l, n_out
+    cdef int activation
+    cdef floating* c
+    cdef Product p
+    if X.indices == NULL:
+        set_input_rows(w, idx, r0, r1, kind)
+        if nonfinite != NULL:
+            nonfinite[0] = not rows_finite(input_rows(w.rows, net, 0), r0, r1, X.n_cols, kind)
+            if nonfinite[0]:
+                return
+    memset(&p, 0, sizeof(p))
+    for l in range(L):
+        n_out = u[l + 1]
+        c = out if out != NULL and l == L - 1 else <floating*> w.acts + net.act_off[l + 1]
+        activation = net.hidden if l < L - 1 else net.output
+        if l == 0 and X.indices != NULL:
+            sparse_times_dense(X, idx, r0, r1, params, n_out, c)
+            bias_activation(c + r0 * n_out, params + net.bias_off[0], r1 - r0, n_out,
+                            activation)
+            continue
+        p.k = u[l]
+        p.rows = input_rows(w.rows, net, l)
+        set_weights(&p, w, l, kind)
+        p.c, p.ldc = c, n_out
+        p.epi, p.bias = bias_epilogue(activation), params + net.bias_off[l]
+        product_nn(&p, floating is float, r0, r1, 0, n_out)
+        if p.epi == EPI_NONE:
+            bias_activation(c + r0 * n_out, params + net.bias_off[l], r1 - r0, n_out,
+                            activation)
+    if w.y != NULL:
+        output_delta(net, <const floating*> w.y, <const floating*> w.sw, idx, r0, r1,
+                     <floating*> w.acts + net.act_off[L],
+                     <floating*> w.deltas + net.act_off[L] - net.act_off[1], w.row_loss)
+
+
+cdef void forward_small(Work* w, const Py_ssize_t* idx, Py_ssize_t r0, Py_ssize_t r1,
+                        floating* kind) noexcept nogil:
+    """forward_tile for a row-split network's tile: the products by rows_times
+    (csrc/fastmlp_small.h), X's rows read in place, relu hidden layers' bias and
+    activation in the same pass."""
+    cdef const Net* net = w.net
+    cdef const Input* X = w.X
+    cdef const floating* params = <const floating*> w.params
+    cdef floating* acts = <floating*> w.acts
+    cdef const Py_ssize_t* u = net.units
+    cdef Py_ssize_t L = net.n_layers, l, lda, rows = r1 - r0
+    cdef bint fused
+    cdef floating* a_out
+    cdef const floating* a_in
+    cdef const Py_ssize_t* in_rows
+    for l in range(L):
+        a_out = acts + net.act_off[l + 1] + r0 * u[l + 1]
+        if l == 0 and X.s1 != 1:
+            gather_rows(X, idx, r0, r1, acts + net.act_off[0])
+        a_in = tile_rows(net, X, idx, acts, l, r0, &lda, &in_rows)
+        fused = l < L - 1 and net.hidden == RELU and u[l + 1] > 1
+        rows_times(a_in, lda, in_rows, rows, u[l], params + net.coef_off[l], u[l + 1],
+                   params + net.bias_off[l] if fused else NULL, a_out)
+        if not fused:
+            bias_activation(a_out, params + net.bias_off[l], rows, u[l + 1],
+                            net.hidden if l < L - 1 else net.output)
+    output_delta(net, <const floating*> w.y, <const floating*> w.sw, idx, r0, r1,
+                 acts + net.act_off[L], <floating*> w.deltas + net.act_off[L] - net.act_off[1],
+                 w.row_loss)
+
+
 # ---------------------------------------------------------------------------
-# Backward pass: per layer, the weight gradient split by rows of W, the
-# previous layer's delta split by batch rows, and the intercept gradient
+# Backward pass (backpropagation by the chain rule): per layer, the weight
+# gradient in tiles of W, the previous layer's delta in tiles of the batch's rows
+# and units, and the intercepts' gradient
 # ---------------------------------------------------------------------------
 
-cdef void weight_grad_tile(
-    const Net* net, Py_ssize_t l, Py_ssize_t f0, Py_ssize_t f1, Py_ssize_t c0,
-    Py_ssize_t c1, Py_ssize_t rows,
-    const floating* params, const floating* a, const floating* delta,
-    double sw_sum,
-    floating* grads,           # OUT the block [f0:f1, c0:c1] of dW[l]
-) noexcept nogil:
+cdef inline floating* delta_of(const Work* w, Py_ssize_t l, floating* kind) noexcept nogil:
+    """Layer l's delta d loss / dz (l = 1..n_layers), (rows, units[l])."""
+    return <floating*> w.deltas + w.net.act_off[l] - w.net.act_off[1]
+
+
+cdef void weight_grad_tile(Work* w, Py_ssize_t l, Py_ssize_t f0, Py_ssize_t f1,
+                           Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t rows, double sw_sum,
+                           floating* kind) noexcept nogil:
     """dW[l][f0:f1, c0:c1] = (A[l][:, f0:f1].T @ delta[:, c0:c1]
-                              + alpha W[l][f0:f1, c0:c1]) / sw_sum,
-    with a = A[l] of shape (rows, units[l]): the derivative of the affine layer
-    z = a @ W + b with respect to W, summed over the batch, plus the L2 term's."""
-    cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1], f, c
-    cdef floating* gw = grads + net.coef_off[l]
-    cdef const floating* w = params + net.coef_off[l]
-    cdef floating alpha = <floating> net.alpha, s = <floating> sw_sum
-    gemm(True, False, <int> (f1 - f0), <int> (c1 - c0), <int> rows,
-         1, a + f0, <int> n_in, delta + c0, <int> n_out,
-         0, gw + f0 * n_out + c0, <int> n_out)
-    for f in range(f0, f1):
-        for c in range(c0, c1):
-            gw[f * n_out + c] = (gw[f * n_out + c] + alpha * w[f * n_out + c]) / s
+                              + alpha W[l][f0:f1, c0:c1]) / sw_sum:
+    the derivative of the affine layer z = a @ W + b with respect to W, summed over
+    the batch's rows in their order, and the L2 term's, in the product's epilogue."""
+    cdef const Net* net = w.net
+    cdef Py_ssize_t n_out = net.units[l + 1]
+    cdef Product p
+    memset(&p, 0, sizeof(p))
+    p.k, p.rows = rows, input_rows(w.rows, net, l)
+    p.b, p.ldb = delta_of(w, l + 1, kind), n_out
+    p.c, p.ldc = <floating*> w.grads + net.coef_off[l], n_out
+    p.epi, p.w, p.ldw = EPI_WGRAD, <const floating*> w.params + net.coef_off[l], n_out
+    p.alpha, p.scale = net.alpha, sw_sum
+    product_tn(&p, floating is float, f0, f1, c0, c1)
+
+
+cdef inline int derivative_epilogue(int activation) noexcept nogil:
+    """The delta product's epilogue: the hidden activation's derivative."""
+    return (EPI_DRELU if activation == RELU else EPI_DTANH if activation == TANH
+            else EPI_DLOGISTIC if activation == LOGISTIC else EPI_NONE)
+
+
+cdef void delta_tile(Work* w, Py_ssize_t l, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t c0,
+                     Py_ssize_t c1, floating* kind) noexcept nogil:
+    """delta[l][r0:r1, c0:c1] = (delta[l+1] @ W[l].T) * f'(A[l]) (the chain rule
+    through layer l's affine map and its activation, the derivative in the
+    product's epilogue), from W[l]^T's panels."""
+    cdef const Net* net = w.net
+    cdef Py_ssize_t n_in = net.units[l]
+    cdef Product p
+    memset(&p, 0, sizeof(p))
+    p.k, p.rows = net.units[l + 1], delta_rows(w.rows, net, l + 1)
+    p.bp = <const floating*> w.packed + w.packing.wt_off[l]
+    p.c, p.ldc = delta_of(w, l, kind), n_in
+    p.epi = derivative_epilogue(net.hidden)
+    p.act, p.ld_act = <const floating*> w.acts + net.act_off[l], n_in
+    product_nn(&p, floating is float, r0, r1, c0, c1)
 
 
 cdef void sparse_weight_grad_tile(
@@ -304,76 +436,55 @@ cdef void bias_grad(
         gb[k] = gb[k] / s
 
 
-cdef void delta_tile(
-    const Net* net, Py_ssize_t l, Py_ssize_t r0, Py_ssize_t r1,
-    const floating* params, const floating* acts, const floating* delta,
-    floating* delta_prev,      # OUT rows r0..r1 of the delta of layer l
-) noexcept nogil:
-    """delta[l] = (delta[l+1] @ W[l].T) * f'(A[l]) on rows r0..r1 (chain rule)."""
-    cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1]
-    if n_out == 1 and net.hidden == RELU:
-        outer_relu(delta + r0, params + net.coef_off[l], acts + net.act_off[l] + r0 * n_in,
-                   r1 - r0, n_in, delta_prev + r0 * n_in)
-        return
-    gemm(False, True, <int> (r1 - r0), <int> n_in, <int> n_out,
-         1, delta + r0 * n_out, <int> n_out, params + net.coef_off[l], <int> n_out,
-         0, delta_prev + r0 * n_in, <int> n_in)
-    activation_backward(delta_prev + r0 * n_in, acts + net.act_off[l] + r0 * n_in,
-                        (r1 - r0) * n_in, net.hidden)
-
-
-cdef void backward_task(
-    const Net* net, Py_ssize_t l, Py_ssize_t task, const Tiling* t,
-    const floating* params, const Input* X, const Py_ssize_t* idx,
-    const floating* acts, floating* deltas, Py_ssize_t rows, double sw_sum,
-    floating* grads,
-) noexcept nogil:
-    """Task `task` of layer l: a weight-gradient block, a delta tile, or the intercepts."""
-    cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1]
-    cdef Py_ssize_t w_tiles = t.f_tiles * t.c_tiles, f, c, f0, f1, c0, c1
-    cdef floating* delta = deltas + net.act_off[l + 1] - net.act_off[1]
-    if task < w_tiles:
-        f, c = task // t.c_tiles, task % t.c_tiles
-        f0, f1 = tile_start(n_in, t.f_tiles, f), tile_start(n_in, t.f_tiles, f + 1)
-        c0, c1 = tile_start(n_out, t.c_tiles, c), tile_start(n_out, t.c_tiles, c + 1)
-        if l == 0 and X.indices != NULL:
-            sparse_weight_grad_tile(net, X, idx, f0, f1, c0, c1, rows,
-                                    params, delta, sw_sum, grads)
+cdef void backward_task(Work* w, Py_ssize_t l, Py_ssize_t task, const Stage* s,
+                        const Py_ssize_t* idx, Py_ssize_t rows, double sw_sum,
+                        floating* kind) noexcept nogil:
+    """Task `task` of layer l: a weight-gradient tile, a delta tile, or the intercepts."""
+    cdef Py_ssize_t r0, r1, c0, c1
+    if task < s.weights.tiles:
+        grid_tile(&s.weights, task, &r0, &r1, &c0, &c1)
+        if l == 0 and w.X.indices != NULL:
+            sparse_weight_grad_tile(w.net, w.X, idx, r0, r1, c0, c1, rows,
+                                    <const floating*> w.params, delta_of(w, 1, kind), sw_sum,
+                                    <floating*> w.grads)
         else:
-            weight_grad_tile(net, l, f0, f1, c0, c1, rows, params,
-                             input_layer(net, X, idx, acts) if l == 0
-                             else acts + net.act_off[l], delta, sw_sum, grads)
-    elif task < w_tiles + t.r_tiles:
-        task -= w_tiles
-        delta_tile(net, l, tile_start(rows, t.r_tiles, task),
-                   tile_start(rows, t.r_tiles, task + 1), params, acts, delta,
-                   deltas + net.act_off[l] - net.act_off[1])
+            weight_grad_tile(w, l, r0, r1, c0, c1, rows, sw_sum, kind)
+    elif task < s.weights.tiles + s.delta.tiles:
+        grid_tile(&s.delta, task - s.weights.tiles, &r0, &r1, &c0, &c1)
+        delta_tile(w, l, r0, r1, c0, c1, kind)
     else:
-        bias_grad(net, l, rows, delta, sw_sum, grads)
+        bias_grad(w.net, l, rows, delta_of(w, l + 1, kind), sw_sum, <floating*> w.grads)
 
 
 cdef void backward_rows(
-    const Net* net, const floating* params, const Input* X, const Py_ssize_t* idx,
-    const floating* acts, floating* deltas, Py_ssize_t r0, Py_ssize_t r1,
+    Work* w, const Py_ssize_t* idx, Py_ssize_t r0, Py_ssize_t r1,
     floating* partial,         # OUT (n_params,) this tile's unscaled gradient
+    floating* kind,
 ) noexcept nogil:
-    """Backpropagation of rows r0..r1 alone (after forward_tile(small=True)):
-    partial = A[l][r0:r1].T @ delta and the column sums of delta, without the L2 term
-    or the division by the batch size, which come once the tiles are summed."""
+    """Backpropagation of rows r0..r1 alone (after forward_small): partial =
+    A[l][r0:r1].T @ delta and the column sums of delta, without the L2 term or the
+    division by the batch size, which come once the tiles are summed."""
+    cdef const Net* net = w.net
+    cdef const floating* acts = <const floating*> w.acts
     cdef Py_ssize_t L = net.n_layers, l, n_in, n_out, rows = r1 - r0, lda
     cdef const floating* a
     cdef const Py_ssize_t* in_rows
     cdef floating* delta
     for l in range(L - 1, -1, -1):
         n_in, n_out = net.units[l], net.units[l + 1]
-        delta = deltas + net.act_off[l + 1] - net.act_off[1]
-        a = tile_rows(net, X, idx, acts, l, r0, &lda, &in_rows)
+        delta = delta_of(w, l + 1, kind)
+        a = tile_rows(net, w.X, idx, acts, l, r0, &lda, &in_rows)
         rows_t_times(a, lda, in_rows, rows, n_in, delta + r0 * n_out, n_out,
                      partial + net.coef_off[l])
         column_sums(delta, r0, r1, n_out, partial + net.bias_off[l])
-        if l > 0:
-            delta_tile(net, l, r0, r1, params, acts, delta,
-                       deltas + net.act_off[l] - net.act_off[1])
+        if l == 0:
+            break
+        if n_out == 1 and net.hidden == RELU:     # the outer product through relu's mask
+            outer_relu(delta + r0, <const floating*> w.params + net.coef_off[l],
+                       acts + net.act_off[l] + r0 * n_in, rows, n_in,
+                       delta_of(w, l, kind) + r0 * n_in)
+        else:
+            delta_tile(w, l, r0, r1, 0, n_in, kind)
 
 
 # ---------------------------------------------------------------------------
@@ -435,20 +546,59 @@ cdef void batch_loss(Work* w, Py_ssize_t rows, double sw_sum) noexcept nogil:
     w.loss = total / sw_sum + 0.5 * w.net.alpha * w.l2 / sw_sum
 
 
-cdef void params_pass(Work* w, Py_ssize_t task, long t, Py_ssize_t split,
-                      double sw_sum, floating* kind) noexcept nogil:
+cdef inline bint packs_transposed(const Work* w, Py_ssize_t l) noexcept nogil:
+    """Whether W[l]^T's panels are kept: for the delta products of a fit, but those
+    a row-split network computes as outer products (one output unit, relu)."""
+    return w.fit and l > 0 and not (
+        w.row_split and w.net.units[l + 1] == 1 and w.net.hidden == RELU)
+
+
+cdef void repack(const Work* w, Py_ssize_t start, Py_ssize_t stop, floating* kind) noexcept nogil:
+    """The panels of the weights params[start:stop] (whole rows of W's, the first of
+    each a multiple of the panel width) written again from the parameters: W[l]'s
+    for the forward products (but a row-split network's, whose forward products
+    read W in place), W[l]^T's for the deltas."""
+    cdef const Net* net = w.net
+    cdef const floating* params = <const floating*> w.params
+    cdef floating* packed = <floating*> w.packed
+    cdef Py_ssize_t l, n_in, n_out, lo, hi
+    cdef bint forward = not w.row_split
+    for l in range(net.n_layers):
+        n_in, n_out = net.units[l], net.units[l + 1]
+        lo = max(start, net.coef_off[l]) - net.coef_off[l]
+        hi = min(stop, net.coef_off[l] + n_in * n_out) - net.coef_off[l]
+        if lo < hi and (forward or packs_transposed(w, l)):
+            pack_rows(params + net.coef_off[l], n_in, n_out, lo // n_out, hi // n_out,
+                      w.packing.nr, packed + w.packing.w_off[l] if forward else NULL,
+                      packed + w.packing.wt_off[l] if packs_transposed(w, l) else NULL)
+
+
+cdef void pack_weights(Work* w) noexcept nogil:
+    """Every W's panels from the parameters as they are (when a call starts)."""
+    if w.packed == NULL:
+        return
+    if w.single:
+        repack(w, 0, w.net.n_coefs, <float*> NULL)
+    else:
+        repack(w, 0, w.net.n_coefs, <double*> NULL)
+
+
+cdef void params_pass(Work* w, Py_ssize_t task, long t, Py_ssize_t split, double sw_sum,
+                      int threads, floating* kind) noexcept nogil:
     """Task `task` of the pass over the parameters after the backward pass: a
     row-split batch's partial gradients summed and scaled there, then the
-    optimizer's update (without w.step: the gradient alone)."""
-    cdef Py_ssize_t n_params = w.n_params
-    cdef Py_ssize_t start = task * PARAM_RANGE, stop = min(n_params, start + PARAM_RANGE)
+    optimizer's update (without w.step: the gradient alone) and, in the same task
+    while they are in cache, the updated weights' panels."""
+    cdef Py_ssize_t start, stop
     cdef floating* params = <floating*> w.params
     cdef floating* grads = <floating*> w.grads
-    if split > 1:
-        sum_partials(w.net, params, <floating*> w.partial, split, n_params, sw_sum,
+    param_task(w.net, floating is float, threads, task, &start, &stop)
+    if split:
+        sum_partials(w.net, params, <floating*> w.partial, split, w.n_params, sw_sum,
                      start, stop, grads)
     if w.step != NULL:
         update_range(w.step, t, params, grads, start, stop)
+        repack(w, start, stop, kind)
 
 
 cdef extern from "Python.h":
@@ -482,60 +632,63 @@ cdef double train_batch(Work* w, fastmlp_team* team, int tid, const Py_ssize_t* 
     """One batch's loss, gradient and (with w.step) update, by the calling thread
     together with the rest of its team. Returns the batch's loss.
 
-    A small network with room for partial gradients (dense X) trains row-split:
-    each row tile goes forward and backward in one task, and the pass over the
-    parameters sums the tiles' partial gradients in tile order. Otherwise the
-    forward pass is one stage of row tiles and each layer's backward pass one of
-    its own (weight-gradient blocks, delta tiles and the intercepts). The L2 term
-    is a task of the first stage (before any update), the loss one of the next."""
+    A row-split network (w.row_split) takes each of its row tiles forward and
+    backward in one task, and the pass over the parameters sums the tiles' partial
+    gradients in tile order. Otherwise the forward pass is one stage of row tiles
+    and each layer's backward pass one of its own (weight-gradient tiles, delta
+    tiles and the intercepts), every stage in as many tiles as the team can use.
+    The L2 term is a task of the first stage (before any update), the loss one of
+    the next."""
     cdef const Net* net = w.net
     cdef const floating* params = <floating*> w.params
-    cdef floating* grads = <floating*> w.grads
-    cdef floating* acts = <floating*> w.acts
-    cdef floating* deltas = <floating*> w.deltas
-    cdef const floating* y = <floating*> w.y
-    cdef const floating* sw = <floating*> w.sw
-    cdef double sw_sum = batch_weight(sw, idx, rows)
-    cdef Py_ssize_t task, tiles, l, r0, r1, ranges = param_ranges(w.n_params), L = net.n_layers
-    cdef Py_ssize_t split = row_split(net, rows) if w.partial != NULL and w.X.indices == NULL else 1
-    cdef Tiling tl
-    tiles = split if split > 1 else forward_tiles(net, rows)
+    cdef double sw_sum = batch_weight(<const floating*> w.sw, idx, rows)
+    cdef int threads = team.n
+    cdef bint single = floating is float
+    cdef Py_ssize_t split = row_split(net, rows) if w.row_split else 0
+    cdef Py_ssize_t task, tiles, l, r0, r1, c0, c1, L = net.n_layers
+    cdef Py_ssize_t ranges = param_tasks(net, single, threads)
+    cdef Grid fg
+    cdef Stage st
+    if split:
+        tiles = split
+    else:
+        fg = forward_grid(net, rows, single, threads)
+        tiles = fg.tiles
     while not stopping(w, tid):        # the forward pass (row-split: and backward)
         task = claim(team)
         if task > tiles:
             break
         if task == tiles:
             w.l2 = weights_squared(net, params)
-            continue
-        r0, r1 = tile_start(rows, tiles, task), tile_start(rows, tiles, task + 1)
-        forward_tile(net, params, w.X, y, sw, idx, r0, r1, acts, deltas, w.row_loss, NULL,
-                     split > 1)
-        if split > 1:
-            backward_rows(net, params, w.X, idx, acts, deltas, r0, r1,
-                          <floating*> w.partial + task * w.n_params)
+        elif split:
+            r0, r1 = tile_start(rows, split, task), tile_start(rows, split, task + 1)
+            forward_small(w, idx, r0, r1, kind)
+            backward_rows(w, idx, r0, r1, <floating*> w.partial + task * w.n_params, kind)
+        else:
+            grid_tile(&fg, task, &r0, &r1, &c0, &c1)
+            forward_tile(w, idx, r0, r1, NULL, NULL, kind)
     barrier(team)
-    for l in range(L - 1 if split == 1 else -1, -1, -1):   # backpropagation
-        tl = backward_tiling(net, l, rows)
+    for l in range(-1 if split else L - 1, -1, -1):       # backpropagation
+        st = backward_stage(net, l, rows, single, threads)
         while not stopping(w, tid):
             task = claim(team)
-            if task > tl.tasks or (task == tl.tasks and l < L - 1):
+            if task > st.tasks or (task == st.tasks and l < L - 1):
                 break
-            if task == tl.tasks:
+            if task == st.tasks:
                 batch_loss(w, rows, sw_sum)
             else:
-                backward_task(net, l, task, &tl, params, w.X, idx, acts, deltas, rows,
-                              sw_sum, grads)
+                backward_task(w, l, task, &st, idx, rows, sw_sum, kind)
         barrier(team)
-    if w.stop or (split == 1 and w.step == NULL):
+    if w.stop or (not split and w.step == NULL):
         return w.loss                  # abandoned; or the gradient is complete
     while True:                        # the pass over the parameters
         task = claim(team)
-        if task > ranges or (task == ranges and split == 1):
+        if task > ranges or (task == ranges and not split):
             break
         if task == ranges:
             batch_loss(w, rows, sw_sum)
         else:
-            params_pass(w, task, t, split, sw_sum, kind)
+            params_pass(w, task, t, split, sw_sum, threads, kind)
     barrier(team)
     return w.loss
 
@@ -566,27 +719,22 @@ cdef void train_job(void* work, fastmlp_team* team, int tid) noexcept nogil:
 
 
 cdef void predict_rows_of(Work* w, fastmlp_team* team, int tid, floating* kind) noexcept nogil:
-    """Rows w.first..w.last of X through the network into w.out, in row tiles; each
-    tile's rows checked for NaN and infinity as they are read (w.finite)."""
+    """The rows of w.X (a chunk's) through the network into w.out's rows from
+    w.first on, in row tiles; each tile's rows checked for NaN and infinity as they
+    are read (w.finite)."""
     cdef const Net* net = w.net
-    cdef Py_ssize_t rows = w.last - w.first, task, r0, r1, n_out = net.units[net.n_layers]
-    cdef Py_ssize_t tiles = forward_tiles(net, rows)
-    cdef Input block = row_block(w.X, w.first, rows, sizeof(floating))
-    cdef floating* acts = <floating*> w.acts
-    cdef floating* out = <floating*> w.out + w.first * n_out
+    cdef Py_ssize_t rows = w.X.n_rows, task, r0, r1, c0, c1
+    cdef Grid g = forward_grid(net, rows, floating is float, team.n)
+    cdef floating* out = <floating*> w.out + w.first * net.units[net.n_layers]
     cdef char nonfinite
     while True:
         task = claim(team)
-        if task >= tiles:
+        if task >= g.tiles:
             break
-        r0, r1 = tile_start(rows, tiles, task), tile_start(rows, tiles, task + 1)
-        forward_tile(net, <floating*> w.params, &block, NULL, NULL, NULL, r0, r1, acts,
-                     NULL, NULL, &nonfinite if block.indices == NULL else NULL)
-        if block.indices == NULL and nonfinite:
+        grid_tile(&g, task, &r0, &r1, &c0, &c1)
+        forward_tile(w, NULL, r0, r1, out, &nonfinite if w.X.indices == NULL else NULL, kind)
+        if w.X.indices == NULL and nonfinite:
             w.finite = False
-        else:
-            memcpy(out + r0 * n_out, acts + net.act_off[net.n_layers] + r0 * n_out,
-                   (r1 - r0) * n_out * sizeof(floating))
 
 
 cdef void predict_job(void* work, fastmlp_team* team, int tid) noexcept nogil:
@@ -638,21 +786,23 @@ cdef void init_work(Work* w, Workspace ws, const Input* X, bint single, void* pa
     w.single = single
     w.params = params
     w.n_params = n_params
+    w.packed = cnp.PyArray_DATA(ws.packed)
+    w.packing = &ws.packing
+    w.rows = ws.rows
+    w.acts = cnp.PyArray_DATA(ws.acts)
     w.finite = True
 
 
 cdef int init_training(Work* w, Workspace ws, InputMatrix x, const floating[::1] params,
                        floating[::1] grads, const floating[:, ::1] Y,
-                       const floating[::1] sample_weight, Py_ssize_t rows_max,
-                       bint in_order) except -1:
+                       const floating[::1] sample_weight, Py_ssize_t rows_max) except -1:
     """Check what a training job is handed against the workspace (rows_max rows of
-    X at most; in_order: X's rows taken in order), then point w at it all."""
+    X at most), then point w at it all, with W's panels made from params."""
     check_x(ws.layout, params.shape[0], x, np.dtype(np.float32 if floating is float
-                                                    else np.float64), rows_max, in_order)
+                                                    else np.float64), rows_max)
     check_targets(ws.layout, x.input.n_rows, Y, sample_weight)
     if grads.shape[0] != params.shape[0]:
         raise ValueError("grads and params have different lengths")
-    cdef floating[::1] acts = ws.acts
     cdef floating[::1] deltas = ws.deltas
     cdef double[::1] row_loss = ws.row_loss
     cdef floating[::1] partial = ws.partial
@@ -661,8 +811,13 @@ cdef int init_training(Work* w, Workspace ws, InputMatrix x, const floating[::1]
     w.y = &Y[0, 0]
     if sample_weight is not None:
         w.sw = &sample_weight[0]
-    w.acts, w.deltas, w.row_loss = &acts[0], &deltas[0], &row_loss[0]
+    w.deltas, w.row_loss = &deltas[0], &row_loss[0]
     w.partial = partial_buffer(partial, params.shape[0])
+    w.fit = True
+    w.row_split = (w.partial != NULL and x.input.indices == NULL
+                   and is_row_split(w.net, w.net.capacity))
+    with nogil:
+        pack_weights(w)
     return 0
 
 
@@ -688,7 +843,7 @@ def loss_grad(Workspace ws, const floating[::1] params, floating[::1] grads, X,
     cdef InputMatrix x = as_input(X)
     cdef ThreadPolicy policy = as_policy(threads)
     cdef Work w
-    init_training(&w, ws, x, params, grads, Y, sample_weight, ws.layout.net.capacity, True)
+    init_training(&w, ws, x, params, grads, Y, sample_weight, ws.layout.net.capacity)
     w.n_rows = w.batch_size = x.input.n_rows
     w.first, w.last = 0, 1
     w.watch = long_batch(w.net, w.n_rows)
@@ -717,17 +872,19 @@ def predict(Workspace ws, const floating[::1] params, X, floating[:, ::1] out, t
     cdef ThreadPolicy policy = as_policy(threads)
     cdef Net* net = &ws.layout.net
     check_x(ws.layout, params.shape[0], x, np.dtype(np.float32 if floating is float
-                                                    else np.float64), x.input.n_rows, True)
+                                                    else np.float64), x.input.n_rows)
     cdef Py_ssize_t n_out = net.units[net.n_layers], n = x.input.n_rows, start
     if out.shape[0] != n or out.shape[1] != n_out:
         raise ValueError("out has the wrong shape")
-    cdef floating[::1] acts = ws.acts
+    cdef Input chunk
     cdef Work w
-    init_work(&w, ws, &x.input, floating is float, <void*> &params[0], params.shape[0])
-    w.acts = &acts[0]
+    init_work(&w, ws, &chunk, floating is float, <void*> &params[0], params.shape[0])
     w.out = &out[0, 0]
+    with nogil:
+        pack_weights(&w)
     for start in range(0, n, net.capacity):
-        w.first, w.last = start, min(n, start + net.capacity)
+        chunk = row_block(&x.input, start, min(net.capacity, n - start), sizeof(floating))
+        w.first = start
         policy.run(predict_job, &w)
         if not w.finite:
             break
@@ -754,31 +911,33 @@ def params_buffer(coefs, intercepts):
     return base if base is not None and size == cnp.PyArray_SIZE(<cnp.ndarray> base) else None
 
 
-cdef bint rows_forward(const Net* net, const floating* params, const floating* X, Py_ssize_t n,
-                       floating* out) noexcept nogil:
-    """out = the network's output for n C-ordered rows of X, on the calling thread,
-    in work buffers of its own. False (out not written) when X holds NaN or infinity,
-    or memory runs out."""
-    cdef Py_ssize_t L = net.n_layers
+cdef bint rows_forward(Layout layout, const floating* params, const floating* X,
+                       Py_ssize_t n, floating* out) noexcept nogil:
+    """out = the network's output for n C-ordered rows of X (n <= the layout's
+    capacity), on the calling thread, in work buffers of its own, W read in place
+    (its panels would cost more to make than these rows' products). False (out not
+    written) when X holds NaN or infinity, or memory runs out."""
+    cdef const Net* net = &layout.net
+    cdef Py_ssize_t L = net.n_layers, l, r, cap = net.capacity
     cdef Input x
     x.data = <const void*> X
     x.s0, x.s1 = net.units[0], 1
     x.indices = x.indptr = NULL
     x.n_rows, x.n_cols = n, net.units[0]
-    cdef floating* acts = <floating*> malloc((net.act_off[L] + n * net.units[L]) * sizeof(floating))
-    cdef Py_ssize_t t, tiles = forward_tiles(net, n)
-    cdef char nonfinite
-    cdef bint finite = True
-    if acts == NULL:
-        return False
-    for t in range(tiles):
-        forward_tile(net, params, &x, NULL, NULL, NULL, tile_start(n, tiles, t),
-                     tile_start(n, tiles, t + 1), acts, NULL, NULL, &nonfinite)
-        finite = finite and not nonfinite
-    if finite:
-        memcpy(out, acts + net.act_off[L], n * net.units[L] * sizeof(floating))
+    cdef floating* acts = <floating*> malloc(max(net.act_off[L], 1) * sizeof(floating))
+    cdef const void** rows = <const void**> malloc(L * cap * sizeof(void*))
+    cdef Work w
+    cdef char nonfinite = True
+    if acts != NULL and rows != NULL:
+        memset(&w, 0, sizeof(Work))
+        w.net, w.X, w.params, w.acts, w.rows = net, &x, <void*> params, acts, rows
+        for l in range(1, L):
+            for r in range(n):
+                rows[l * cap + r] = acts + net.act_off[l] + r * net.units[l]
+        forward_tile(&w, NULL, 0, n, out, &nonfinite, <floating*> NULL)
     free(acts)
-    return finite
+    free(<void*> rows)
+    return not nonfinite
 
 
 def predict_rows(Layout layout, X, params):
@@ -819,9 +978,9 @@ def predict_rows(Layout layout, X, params):
     cdef bint finite
     with nogil:
         if kind == cnp.NPY_FLOAT:
-            finite = rows_forward(&net, <const float*> p.data, <const float*> x.data,
+            finite = rows_forward(layout, <const float*> p.data, <const float*> x.data,
                                   shape[0], <float*> out.data)
         else:
-            finite = rows_forward(&net, <const double*> p.data, <const double*> x.data,
+            finite = rows_forward(layout, <const double*> p.data, <const double*> x.data,
                                   shape[0], <double*> out.data)
     return out if finite else None

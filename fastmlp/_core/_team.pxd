@@ -19,21 +19,36 @@ cdef extern from "fastmlp_team.h":
 
 
 cdef enum:
-    PARAM_RANGE = 16384        # parameters per task of a pass over the parameters
+    PARAM_RANGE = 16384        # most parameters of a task of a pass over the parameters
 
 
-cdef struct Tiling:
-    # How the backward pass of one layer is split into independent tasks
-    Py_ssize_t f_tiles, c_tiles   # weight gradient: f_tiles x c_tiles blocks of dW
-    Py_ssize_t r_tiles            # the previous layer's delta: tiles of batch rows
-    Py_ssize_t tasks              # all of them, and one more for the intercepts
+cdef struct Grid:
+    # A product's output (m, n) in rt x ct tiles of whole units (mu rows, nu columns)
+    Py_ssize_t m, n, mu, nu
+    Py_ssize_t rt, ct, tiles
 
 
-cdef Py_ssize_t tile_start(Py_ssize_t n, Py_ssize_t tiles, Py_ssize_t t) noexcept nogil
-cdef Py_ssize_t forward_tiles(const Net* net, Py_ssize_t rows) noexcept nogil
-cdef Tiling backward_tiling(const Net* net, Py_ssize_t l, Py_ssize_t rows) noexcept nogil
+cdef struct Stage:
+    # The tasks of one layer's backward pass: the weight gradient's tiles, the
+    # delta's (none for the first layer), and one for the intercepts' gradient
+    Grid weights, delta
+    Py_ssize_t tasks
+
+
+cdef Grid forward_grid(const Net* net, Py_ssize_t rows, bint single, int threads) noexcept nogil
+cdef Grid product_grid(Py_ssize_t m, Py_ssize_t n, double flops, Py_ssize_t mu,
+                       Py_ssize_t nu, int threads) noexcept nogil
+cdef void grid_tile(const Grid* g, Py_ssize_t t, Py_ssize_t* r0, Py_ssize_t* r1,
+                    Py_ssize_t* c0, Py_ssize_t* c1) noexcept nogil
+cdef Stage backward_stage(const Net* net, Py_ssize_t l, Py_ssize_t rows, bint single,
+                          int threads) noexcept nogil
+cdef Py_ssize_t is_row_split(const Net* net, Py_ssize_t capacity) noexcept nogil
 cdef Py_ssize_t row_split(const Net* net, Py_ssize_t rows) noexcept nogil
-cdef Py_ssize_t param_ranges(Py_ssize_t n_params) noexcept nogil
+cdef Py_ssize_t tile_start(Py_ssize_t n, Py_ssize_t tiles, Py_ssize_t t) noexcept nogil
+cdef Py_ssize_t param_tasks(const Net* net, bint single, int threads) noexcept nogil
+cdef Py_ssize_t row_blocks(const Net* net, Py_ssize_t l, bint single, int threads) noexcept nogil
+cdef void param_task(const Net* net, bint single, int threads, Py_ssize_t task,
+                     Py_ssize_t* start, Py_ssize_t* stop) noexcept nogil
 cdef double batch_flops(const Net* net, Py_ssize_t rows) noexcept nogil
 cdef Py_ssize_t chunk_batches(const Net* net, Py_ssize_t batch_size) noexcept nogil
 

@@ -1,11 +1,15 @@
 """How the core's work is shared out: the scheduling policy, in one place.
 
 What is computed (forward, backward, losses, updates) lives in _network.pyx and
-_updates.pyx; this module decides
+_updates.pyx, and how a product is computed in the engine (_engine.pxd); this
+module decides
 
-- how a stage's work is split into tiles: a function of the shapes alone, never
-  of the thread count, so the same fit gives the same bits on any number of
-  threads, and the count may change between chunks without changing a bit;
+- how a stage's work is split into tiles. The engine's products give the same
+  bits however their rows and columns are split (the inner dimension never is),
+  so a stage is split into as many tiles as the team running it can use, a few
+  per thread for balance, none smaller than a few microseconds of work: tiles
+  follow the threads, and the count may change between chunks without changing a
+  bit. The smallest networks train row-split in tiles fixed by their shapes;
 - how much work a team runs between two decisions (a chunk of batches);
 - how many threads run the next chunk (ThreadPolicy), from the operating system's
   account of the last one: each thread's run-queue delay, the time it was ready to
@@ -19,23 +23,28 @@ _updates.pyx; this module decides
 from cpython.exc cimport PyErr_Occurred
 from libc.stdint cimport int64_t
 
-from ._layout cimport MAX_TILES, ROW_SPLIT_TILES, Layout, Net
+from ._engine cimport block_rows, panel_width, panels
+from ._layout cimport ROW_SPLIT_TILES, Layout, Net
+
+import numpy as np
 
 
 cdef enum:
-    MIN_TILE_ROWS = 96   # fewest rows (of X, or of W for a weight gradient) in a tile
-                         # whose product BLAS packs: it runs near its peak from here on
-    SMALL_TILE_ROWS = 32 # fewest rows in a tile whose product BLAS does not pack
-    MIN_TILE_COLS = 32   # fewest columns of a weight-gradient tile
+    TASKS_PER_THREAD = 4 # tiles per thread of a team: a descheduled thread leaves its
+                         # tiles to the others
+    SMALL_TILE_ROWS = 32 # fewest rows of a row-split network's tile
+    MIN_RANGE = 4096     # fewest parameters of a task of the pass over the parameters
 
-# Work worth a tile of its own (about 10 to 50 microseconds on one core); smaller
-# stages stay in one tile.
+# Fewest flops of a product's tile (about 0.5-1 microsecond on one core; claiming
+# a tile costs ~0.1 us).
+cdef double MIN_TILE_FLOPS = 5e4
+
+# A row-split network: the weights of each layer at most this many (they sit in
+# the first-level cache, and its products are a few microseconds each), and a
+# batch of at most ROW_SPLIT_WORK x TILE_FLOPS of forward work.
+cdef double SMALL_LAYER = 1e6 / 96
 cdef double TILE_FLOPS = 4e5
-
-# OpenBLAS multiplies a product of up to about this many multiply-adds (m n k)
-# straight from its operands, without packing them into blocks first. Tiles of such
-# products can be short: no packing cost is repeated per tile.
-cdef double SMALL_PRODUCT = 1e6
+cdef double ROW_SPLIT_WORK = 2
 
 # Work of a chunk: the batches a team runs between two decisions of the policy
 # (about 1 to 4 ms on one core). Each chunk costs a parallel region, the threads'
@@ -50,32 +59,46 @@ cdef int MAX_BACKOFF = 256     # the wait doubles after each contended try, up t
 
 
 # ---------------------------------------------------------------------------
-# Tiles: functions of the shapes alone
+# Tiles
 # ---------------------------------------------------------------------------
 
-cdef inline Py_ssize_t min_rows(double k_times_n) noexcept nogil:
-    """Fewest rows of a tile whose products have inner size x output width up to
-    k_times_n: short tiles when BLAS multiplies them unpacked, else MIN_TILE_ROWS."""
-    return SMALL_TILE_ROWS if MIN_TILE_ROWS * k_times_n <= SMALL_PRODUCT else MIN_TILE_ROWS
+cdef inline Py_ssize_t wanted_tiles(int threads) noexcept nogil:
+    """Tiles a stage is split into for a team of `threads`: one on one thread."""
+    return 1 if threads <= 1 else TASKS_PER_THREAD * threads
 
 
-cdef inline Py_ssize_t n_tiles(Py_ssize_t n, double item_flops, Py_ssize_t fewest,
-                               Py_ssize_t most=MAX_TILES) noexcept nogil:
-    """How many tiles of at least `fewest` items to split n items of `item_flops`
-    each into, `most` at most. A power of two, so that tiles share out evenly over
-    2, 4 or 8 threads."""
-    cdef Py_ssize_t t = n // fewest, tiles = 1
-    cdef double by_work = n * item_flops / TILE_FLOPS
-    if by_work < t:
-        t = <Py_ssize_t> by_work
-    while tiles * 2 <= t and tiles * 2 <= most:
-        tiles *= 2
-    return tiles
+cdef inline Py_ssize_t unit_start(Py_ssize_t n, Py_ssize_t unit, Py_ssize_t tiles,
+                                  Py_ssize_t t) noexcept nogil:
+    """First item of tile t of `tiles` over n items, a multiple of unit: the units
+    (ceil(n / unit) of them) shared out evenly."""
+    cdef Py_ssize_t units = (n + unit - 1) // unit
+    return min(n, (t * units // tiles) * unit)
 
 
-cdef Py_ssize_t tile_start(Py_ssize_t n, Py_ssize_t tiles, Py_ssize_t t) noexcept nogil:
-    """First row of tile t of `tiles` balanced tiles over n rows."""
-    return (t * n) // tiles
+cdef Grid product_grid(Py_ssize_t m, Py_ssize_t n, double flops, Py_ssize_t mu,
+                       Py_ssize_t nu, int threads) noexcept nogil:
+    """A product's output (m, n) in tiles for a team of `threads`: rows in units of
+    mu (the engine's block rows), columns in units of nu (its panels); as many
+    tiles as the team can use (wanted_tiles), no more than the units, none of less
+    than MIN_TILE_FLOPS of `flops` in all. Rows are split first: a row tile reads
+    all of W's panels once."""
+    cdef Grid g
+    cdef Py_ssize_t want = wanted_tiles(threads), by_work = <Py_ssize_t> (flops / MIN_TILE_FLOPS)
+    cdef Py_ssize_t row_units = (m + mu - 1) // mu, col_units = (n + nu - 1) // nu
+    g.m, g.n, g.mu, g.nu = m, n, mu, nu
+    want = max(1, min(want, by_work))
+    g.rt = min(want, row_units)
+    g.ct = min((want + g.rt - 1) // g.rt, col_units)
+    g.tiles = g.rt * g.ct
+    return g
+
+
+cdef void grid_tile(const Grid* g, Py_ssize_t t, Py_ssize_t* r0, Py_ssize_t* r1,
+                    Py_ssize_t* c0, Py_ssize_t* c1) noexcept nogil:
+    """Rows r0..r1 and columns c0..c1 of tile t of the grid."""
+    cdef Py_ssize_t i = t // g.ct, j = t % g.ct
+    r0[0], r1[0] = unit_start(g.m, g.mu, g.rt, i), unit_start(g.m, g.mu, g.rt, i + 1)
+    c0[0], c1[0] = unit_start(g.n, g.nu, g.ct, j), unit_start(g.n, g.nu, g.ct, j + 1)
 
 
 cdef double weights_per_row(const Net* net, double* widest) noexcept nogil:
@@ -91,47 +114,99 @@ cdef double weights_per_row(const Net* net, double* widest) noexcept nogil:
     return total
 
 
-cdef Py_ssize_t forward_tiles(const Net* net, Py_ssize_t rows) noexcept nogil:
+cdef Grid forward_grid(const Net* net, Py_ssize_t rows, bint single, int threads) noexcept nogil:
     """Row tiles of the forward pass: a tile goes through every layer."""
     cdef double widest
-    cdef double weights = weights_per_row(net, &widest)
-    return n_tiles(rows, 2.0 * weights, min_rows(widest))
+    return product_grid(rows, 1, 2.0 * rows * weights_per_row(net, &widest),
+                        block_rows(single), 1, threads)
 
 
-cdef Tiling backward_tiling(const Net* net, Py_ssize_t l, Py_ssize_t rows) noexcept nogil:
-    """Layer l's tiles. The weight gradient is split by rows of W (its input
-    features); a layer with too few of them is split by W's columns instead."""
-    cdef Tiling t
+cdef Stage backward_stage(const Net* net, Py_ssize_t l, Py_ssize_t rows, bint single,
+                          int threads) noexcept nogil:
+    """Layer l's tiles: the weight gradient's (W's rows and columns, never the
+    batch's rows: its sum runs over them), the delta's (l > 0; the batch's rows and
+    layer l's units), the intercepts' gradient."""
+    cdef Stage s
     cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1]
-    t.f_tiles = n_tiles(n_in, 2.0 * rows * n_out, min_rows(<double> rows * n_out))
-    t.c_tiles = 1
-    if t.f_tiles == 1:
-        t.c_tiles = n_tiles(n_out, 2.0 * rows * n_in, MIN_TILE_COLS)
-    t.r_tiles = n_tiles(rows, 2.0 * n_in * n_out, min_rows(<double> n_in * n_out)) if l > 0 else 0
-    t.tasks = t.f_tiles * t.c_tiles + t.r_tiles + 1
-    return t
+    cdef Py_ssize_t mr = block_rows(single), nr = panel_width(single)
+    cdef double flops = 2.0 * rows * n_in * n_out
+    s.weights = product_grid(n_in, n_out, flops, mr, nr, threads)
+    s.delta = product_grid(rows, n_in, flops, mr, nr, threads)
+    if l == 0:
+        s.delta.tiles = 0
+    s.tasks = s.weights.tiles + s.delta.tiles + 1
+    return s
+
+
+cdef Py_ssize_t is_row_split(const Net* net, Py_ssize_t capacity) noexcept nogil:
+    """Whether a network with batches of up to `capacity` rows trains row-split:
+    every layer's weights small (in the first-level cache), and a batch's forward
+    pass too small to split on its own (at most ROW_SPLIT_WORK tiles' work)."""
+    cdef double widest
+    cdef double weights = weights_per_row(net, &widest)
+    return widest <= SMALL_LAYER and 2.0 * capacity * weights <= ROW_SPLIT_WORK * TILE_FLOPS
 
 
 cdef Py_ssize_t row_split(const Net* net, Py_ssize_t rows) noexcept nogil:
-    """Row tiles that each take their rows through the forward and the backward
-    pass, leaving a partial gradient, or 1 for none. For the smallest networks:
-    products BLAS multiplies unpacked, and a forward pass too small to split on its
-    own. Two tiles at most: each halves the inner size of the weight-gradient
-    products, and their calls' fixed costs add up. (Measured on 2 cores: 20-64-1
-    with 200 rows ~10-25% faster; 50-128-64-1, whose stages split on their own,
-    slower.)"""
+    """Row tiles of a row-split network's batch of `rows`: each takes its rows
+    through the forward and the backward pass, leaving a partial gradient. Two
+    tiles at most: each halves the inner size of the weight-gradient products, and
+    their calls' fixed costs add up (measured on 2 cores: 20-64-1 with 200 rows
+    ~10-25% faster than one); rows of at least SMALL_TILE_ROWS each, and work of at
+    least TILE_FLOPS. A function of the shapes alone, as the summed gradient's bits
+    depend on it."""
     cdef double widest
-    cdef double weights = weights_per_row(net, &widest)
-    if min_rows(widest) != SMALL_TILE_ROWS or forward_tiles(net, rows) > 1:
+    cdef double work = 6.0 * rows * weights_per_row(net, &widest) / TILE_FLOPS
+    cdef Py_ssize_t tiles = min(rows // SMALL_TILE_ROWS, <Py_ssize_t> work)
+    return 2 if tiles >= ROW_SPLIT_TILES else 1
+
+
+cdef Py_ssize_t tile_start(Py_ssize_t n, Py_ssize_t tiles, Py_ssize_t t) noexcept nogil:
+    """First row of tile t of `tiles` balanced tiles over n rows."""
+    return (t * n) // tiles
+
+
+cdef Py_ssize_t param_tasks(const Net* net, bint single, int threads) noexcept nogil:
+    """Tasks of a pass over the parameters (the optimizer's update, and W's panels
+    written again): blocks of W's rows, layer by layer, then the intercepts; one
+    task for a network of at most MIN_RANGE parameters. Every element is
+    independent, so any split gives the same bits."""
+    cdef Py_ssize_t l, tasks = 0
+    if net.n_coefs <= MIN_RANGE:
         return 1
-    # 2 flops per weight each for the forward pass, dW and the delta
-    return n_tiles(rows, 6.0 * weights, SMALL_TILE_ROWS, ROW_SPLIT_TILES)
+    for l in range(net.n_layers):
+        tasks += row_blocks(net, l, single, threads)
+    return tasks + 1
 
 
-cdef Py_ssize_t param_ranges(Py_ssize_t n_params) noexcept nogil:
-    """Tasks of a pass over the parameters (the optimizer's update): ranges of
-    PARAM_RANGE. Every element is independent, so any split gives the same bits."""
-    return (n_params + PARAM_RANGE - 1) // PARAM_RANGE
+cdef Py_ssize_t row_blocks(const Net* net, Py_ssize_t l, bint single, int threads) noexcept nogil:
+    """The blocks of W[l]'s rows in the pass over the parameters: its share of the
+    team's tiles, of MIN_RANGE parameters at least and PARAM_RANGE at most, whole
+    panels of rows."""
+    cdef Py_ssize_t size = net.units[l] * net.units[l + 1]
+    cdef Py_ssize_t blocks = (wanted_tiles(threads) * size + net.n_coefs - 1) // net.n_coefs
+    blocks = max(blocks, (size + PARAM_RANGE - 1) // PARAM_RANGE)
+    blocks = min(blocks, size // MIN_RANGE)
+    return max(1, min(blocks, panels(net.units[l], panel_width(single))))
+
+
+cdef void param_task(const Net* net, bint single, int threads, Py_ssize_t task,
+                     Py_ssize_t* start, Py_ssize_t* stop) noexcept nogil:
+    """The parameters params[start:stop] of task `task` (param_tasks): whole rows
+    of one W, the first a multiple of the panel width; or the intercepts."""
+    cdef Py_ssize_t l, blocks, n_out, nr = panel_width(single), f0, f1
+    if net.n_coefs <= MIN_RANGE:
+        start[0], stop[0] = 0, net.bias_off[net.n_layers - 1] + net.units[net.n_layers]
+        return
+    for l in range(net.n_layers):
+        blocks = row_blocks(net, l, single, threads)
+        if task < blocks:
+            n_out = net.units[l + 1]
+            f0, f1 = unit_start(net.units[l], nr, blocks, task), unit_start(net.units[l], nr, blocks, task + 1)
+            start[0], stop[0] = net.coef_off[l] + f0 * n_out, net.coef_off[l] + f1 * n_out
+            return
+        task -= blocks
+    start[0], stop[0] = net.n_coefs, net.bias_off[net.n_layers - 1] + net.units[net.n_layers]
 
 
 cdef double batch_flops(const Net* net, Py_ssize_t rows) noexcept nogil:
@@ -146,22 +221,25 @@ cdef Py_ssize_t chunk_batches(const Net* net, Py_ssize_t batch_size) noexcept no
     return 1 if n < 1 else <Py_ssize_t> n
 
 
-def tiling(Layout layout, Py_ssize_t rows):
-    """How a batch of `rows` rows is split: the forward pass's row tiles, each
-    layer's backward tiles as (feature tiles, column tiles, row tiles) of its
-    weight gradient and delta, and the row tiles of a row-split batch (which
-    replace the others when > 1). A function of the shapes alone (for the tests)."""
+def tiling(Layout layout, Py_ssize_t rows, int threads, dtype=np.float64):
+    """How a batch of `rows` rows is split for a team of `threads` (for the tests
+    and bench/scaling_model.py): the forward pass's row tiles, each layer's
+    backward tiles as (weight-gradient tiles, delta tiles), the tasks of the pass
+    over the parameters, and the row tiles of a row-split batch (which replace the
+    others when > 1)."""
     cdef Net net = layout.net
+    cdef bint single = np.dtype(dtype) == np.float32
     cdef Py_ssize_t l
-    cdef Tiling t
+    cdef Stage s
     if not 1 <= rows <= net.capacity:
         raise ValueError(f"rows {rows} outside [1, {net.capacity}]")
     backward = []
     for l in range(net.n_layers):
-        t = backward_tiling(&net, l, rows)
-        backward.append((t.f_tiles, t.c_tiles, t.r_tiles))
-    return {"forward": forward_tiles(&net, rows), "backward": backward,
-            "row_split": row_split(&net, rows)}
+        s = backward_stage(&net, l, rows, single, threads)
+        backward.append((s.weights.tiles, s.delta.tiles))
+    return {"forward": forward_grid(&net, rows, single, threads).tiles, "backward": backward,
+            "params": param_tasks(&net, single, threads),
+            "row_split": row_split(&net, rows) if is_row_split(&net, net.capacity) else 1}
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,26 @@
+/* Ends one instantiation of csrc/fastmlp_gemm_kernel.h (see csrc/fastmlp_gemm.h). */
+#undef FG_T
+#undef FG_NAME
+#undef FG_EPI
+#undef FG_ARGS
+#undef FG_TARGET
+#undef FG_MR
+#undef FG_L
+#undef FG_KC
+#undef FG_MC
+#undef FG_KC_TN
+#undef FG_MC_TN
+#undef FG_V
+#undef FG_LOAD
+#undef FG_STORE
+#undef FG_LOADM
+#undef FG_STOREM
+#undef FG_SET1
+#undef FG_ZERO
+#undef FG_FMA
+#undef FG_ADD
+#undef FG_SUB
+#undef FG_MUL
+#undef FG_DIV
+#undef FG_RELU
+#undef FG_KEEP
