@@ -24,7 +24,7 @@ from ._core._kernels import max_threads
 from ._core._team import ThreadPolicy
 
 _cpus = {}            # CPUs usable, by affinity mask (joblib's count costs ~0.3 ms)
-_prediction_policy = ThreadPolicy(1)
+_predicting = threading.local()     # each Python thread's policy for its predictions
 
 
 def usable_cpus():
@@ -50,10 +50,15 @@ def fit_policy():
 
 
 def prediction_policy():
-    """The thread policy predictions share (its memory carries over from call to
-    call), held to the threads allowed now."""
-    _prediction_policy.limit(n_threads())
-    return _prediction_policy
+    """The calling thread's policy for its predictions (its memory carries over from
+    call to call), held to the threads allowed now. One per Python thread: an
+    OpenMP limit is the calling thread's, and a policy is not made to be updated by
+    several threads at once."""
+    policy = getattr(_predicting, "policy", None)
+    if policy is None:
+        policy = _predicting.policy = ThreadPolicy(1)
+    policy.limit(n_threads())
+    return policy
 
 
 class BlasHold:

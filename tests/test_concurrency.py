@@ -20,7 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import OpenBLASController, threadpool_info, threadpool_limits
 
 import fastmlp
-from fastmlp._threads import BlasHold, blas_single_threaded
+from fastmlp._threads import BlasHold, blas_single_threaded, n_threads, prediction_policy
 
 
 def blas_threads():
@@ -212,3 +212,25 @@ def test_fits_in_threads_give_the_sequential_bits():
             np.testing.assert_array_equal(p, q, err_msg=f"{b!r}")
         assert a.n_iter_ == b.n_iter_ and a.loss_ == b.loss_
     assert blas_threads() == before
+
+
+# ---------------------------------------------------------------------------
+# Predictions in threads
+# ---------------------------------------------------------------------------
+
+def test_each_thread_predicts_with_a_policy_of_its_own():
+    """A prediction's thread policy is its thread's: the OpenMP limit in force is
+    the calling thread's, and one policy updated by threads at once is a race."""
+    mine = prediction_policy()
+    assert prediction_policy() is mine
+    theirs = []
+
+    def other():
+        with threadpool_limits(limits=1, user_api="openmp"):
+            theirs.append(prediction_policy())
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join()
+    assert theirs[0] is not mine and theirs[0].max_threads == 1
+    assert prediction_policy().max_threads == n_threads()
