@@ -10,11 +10,13 @@ another had given BLAS its threads back differs in the last bits.
 """
 import itertools
 import os
+import random
 import threading
 import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import OpenBLASController, threadpool_info, threadpool_limits
@@ -234,3 +236,117 @@ def test_each_thread_predicts_with_a_policy_of_its_own():
     t.join()
     assert theirs[0] is not mine and theirs[0].max_threads == 1
     assert prediction_policy().max_threads == n_threads()
+
+
+@pytest.mark.parametrize("rows", [2, 33, 64])
+def test_a_few_rows_give_the_same_bits_whatever_blas_threads(rows):
+    """A prediction of a few rows runs on the calling thread and calls BLAS itself:
+    where BLAS could thread its products (here 64 x 400 x 64 multiply-adds) it holds
+    BLAS at one thread, so the BLAS thread count in force changes no bit."""
+    model = fitted("clf", 400, (64,), np.float64)
+    X = inputs(400, rows, "C", np.float64, rows)
+    got = []
+    for threads in (1, 2, 4):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            got.append((model.predict_proba(X), model.predict_proba(np.asfortranarray(X))))
+    for proba in got[1:]:
+        np.testing.assert_array_equal(proba[0], got[0][0])
+        np.testing.assert_array_equal(proba[1], got[0][1])
+
+
+N_THREADS = 8
+ROWS = [1, 64, 65, 6000]        # one row; the most the short path takes; the core; chunks
+
+
+def fitted(kind, n_features, hidden, dtype):
+    rng = np.random.RandomState(n_features)
+    X = rng.randn(300, n_features).astype(dtype)
+    if kind == "clf":
+        y = (X[:, 0] > 0).astype(int) + (X[:, 1] + X[:, 2] ** 2 > 1)
+        est = fastmlp.MLPClassifier(hidden, max_iter=3, random_state=0)
+    else:
+        y = np.c_[X[:, 0] + X[:, 1] ** 2, X[:, 2]]
+        est = fastmlp.MLPRegressor(hidden_layer_sizes=hidden, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y)
+
+
+def inputs(n_features, n_rows, layout, dtype, seed):
+    X = np.random.RandomState(seed).randn(n_rows, n_features).astype(dtype)
+    if layout == "F":
+        return np.asfortranarray(X)
+    if layout == "csr":
+        return sp.csr_matrix(np.where(np.abs(X) > 1, X, 0))
+    return X
+
+
+def targets_for(model, n_rows, seed):
+    rng = np.random.RandomState(seed)
+    if hasattr(model, "classes_"):
+        return rng.choice(model.classes_, n_rows)
+    return rng.randn(n_rows, model.n_outputs_)
+
+
+@pytest.fixture(scope="module")
+def cases():
+    """(name, model, X, y): every model with C, F and CSR X of every row count, in
+    both dtypes across the cases (so weights and X of either dtype meet)."""
+    models = {
+        "wide f64": fitted("clf", 400, (64,), np.float64),
+        "clf f64": fitted("clf", 40, (64, 32), np.float64),
+        "clf f32": fitted("clf", 40, (64, 32), np.float32),
+        "reg f64": fitted("reg", 40, (32,), np.float64),
+        "reg f32": fitted("reg", 40, (32,), np.float32),
+    }
+    made = []
+    for (name, model), (i, layout), (j, n_rows) in itertools.product(
+            models.items(), enumerate(["C", "F", "csr"]), enumerate(ROWS)):
+        dtype = model.coefs_[0].dtype if layout == "C" else [np.float32, np.float64][(i + j) % 2]
+        seed = len(made)
+        X = inputs(model.n_features_in_, n_rows, layout, dtype, seed)
+        made.append((f"{name} {layout} {np.dtype(dtype).name} {n_rows} rows", model, X,
+                     targets_for(model, n_rows, seed)))
+    return made
+
+
+def answers(model, X, y):
+    out = [model.predict(X)]
+    if X.shape[0] > 1:              # (R^2 is undefined on one sample)
+        out.append(model.score(X, y))
+    if hasattr(model, "predict_proba"):
+        out.append(model.predict_proba(X))
+    return out
+
+
+def same_bits(a, b):
+    return all(np.asarray(p).dtype == np.asarray(q).dtype and np.array_equal(p, q)
+               for p, q in zip(a, b))
+
+
+def test_predictions_from_threads_give_the_single_threaded_bits(cases):
+    """predict, predict_proba and score, from 8 threads at once on shared models,
+    each thread taking the cases in an order of its own: every answer is the one the
+    call alone gives, bit for bit; BLAS has its threads back afterwards."""
+    before = blas_threads()
+    expected = [answers(model, X, y) for _, model, X, y in cases]
+    assert blas_threads() == before
+    start = threading.Barrier(N_THREADS)
+    wrong = []
+
+    def work(seed):
+        order = list(range(len(cases))) * 2
+        random.Random(seed).shuffle(order)
+        start.wait()
+        for i in order:
+            name, model, X, y = cases[i]
+            if not same_bits(answers(model, X, y), expected[i]):
+                wrong.append(name)
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(N_THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong, f"{len(wrong)} answers differ: {sorted(set(wrong))}"
+    assert blas_threads() == before
