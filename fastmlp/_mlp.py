@@ -300,19 +300,24 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         params = self._packed_params().astype(X.dtype)   # a fresh buffer, updated in place
         self._set_params_buffer(params)
-        with np.errstate(over="ignore"):       # said below, as an error
-            Y = np.ascontiguousarray(y, dtype=X.dtype)
-        if not np.isfinite(Y).all():
-            # validated finite in float64, beyond float32's range: training would
-            # only end in non-finite weights (README, "Differences from scikit-learn")
-            raise ValueError(
-                f"Input y contains infinity or a value too large for {Y.dtype!r}, the "
-                "dtype fastmlp trains this model in: fit on float64 X for such targets."
-            )
+        Y = None    # a regressor's y that is not numbers: the solver raises at the point
+        if y.dtype.kind in "biuf":              # where scikit-learn's arithmetic does
+            with np.errstate(over="ignore"):    # said below, as an error
+                Y = np.ascontiguousarray(y, dtype=X.dtype)
+            if not np.isfinite(Y).all() and np.isfinite(y).all():
+                # validated finite in float64, beyond float32's range: training would
+                # only end in non-finite weights (README, "Differences from
+                # scikit-learn"). (NaN or infinity that scikit-learn's validation
+                # lets through, from objects such as "nan", it trains on: so do we.)
+                raise ValueError(
+                    f"Input y contains infinity or a value too large for {Y.dtype!r}, "
+                    "the dtype fastmlp trains this model in: fit on float64 X for such "
+                    "targets."
+                )
         if self.solver in _STOCHASTIC_SOLVERS:
             fit_stochastic(self, X, Y, y, sample_weight, params, incremental, tasks)
         else:
-            self._set_params_buffer(fit_lbfgs(self, X, Y, sample_weight, params, tasks))
+            self._set_params_buffer(fit_lbfgs(self, X, Y, y, sample_weight, params, tasks))
 
         if not np.isfinite(self._packed_params()).all():
             raise ValueError(
@@ -738,12 +743,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             X, y = self._validate_continued(X, y, y_numeric=True)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        if y.dtype.kind not in "biuf":
-            # strings, bytes, dates: scikit-learn fails on them in its arithmetic,
-            # with NumPy's TypeError
-            raise TypeError(f"MLPRegressor needs numeric targets, got y of dtype "
-                            f"{y.dtype}: convert them to numbers first.")
-        if self.loss == "poisson" and np.any(y < 0):
+        # (targets that are not numbers, such as strings, pass: _solver's
+        # check_numeric_targets raises where scikit-learn's arithmetic fails on them)
+        if self.loss == "poisson" and y.dtype.kind in "biuf" and np.any(y < 0):
             # scikit-learn trains on to a NaN loss here; we say why instead
             raise ValueError(
                 "Some value(s) of y are negative which is not allowed for Poisson "
