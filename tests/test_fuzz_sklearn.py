@@ -2,9 +2,9 @@
 inputs hypothesis generates across shapes, dtypes (float16 to longdouble, integers,
 bool, object), memory layouts (C, F, sliced, transposed, reversed, read-only,
 length-1 dimensions), sparse formats, NaN and infinity, sample weights, label
-kinds, parameters valid and invalid, and continued fits. Both must have the same
-outcome: the same exception type, or results of the same shape and dtype that
-agree to the dtype's tolerance.
+kinds (regression targets as strings, bytes and objects too), parameters valid and
+invalid, and continued fits. Both must have the same outcome: the same exception
+type, or results of the same shape and dtype that agree to the dtype's tolerance.
 
 By default each test runs a bounded, fixed set of examples (derandomized, so that
 CI runs the same ones every time). FASTMLP_HYPOTHESIS_EXAMPLES=N runs N random
@@ -285,7 +285,42 @@ def targets(draw, kind, n_samples, rng):
         y = y[:, 0]
     if draw(st.booleans()):
         y = y.astype(draw(st.sampled_from([np.float32, np.int64])))
+    spelling = draw(st.sampled_from(["numbers"] * 4 + sorted(STRING_SPELLINGS)))
+    if spelling != "numbers":
+        return spelled(y, spelling, draw(st.sampled_from(NUMERIC_STRINGS)), rng), spelling
     return y, "regression"
+
+
+# Numbers as strings: as str() writes them, and as float() also reads them
+NUMERIC_STRINGS = ["str", "repr", "exponent", "padded", "nan", "inf", "overflow"]
+STRING_SPELLINGS = ["str numbers", "str words", "bytes numbers", "object numbers",
+                    "object words", "object mixed", "list numbers", "pandas numbers",
+                    "pandas words"]
+
+
+def spelled(y, spelling, numbers, rng):
+    """Regression targets y written as strings, bytes or objects, or words."""
+    y = np.asarray(y)
+    text = np.vectorize({"str": str, "repr": repr, "exponent": "{:e}".format,
+                         "padded": " {} ".format, "nan": str, "inf": str,
+                         "overflow": str}[numbers], otypes=[object])(y.astype(np.float64))
+    if numbers in ("nan", "inf", "overflow") and text.size:
+        text.flat[rng.randint(text.size)] = {"nan": "nan", "inf": "-inf",
+                                             "overflow": "1e400"}[numbers]
+    words = np.where(y > 0, "up", "down").astype(object)
+    if spelling.endswith("words"):
+        text = words
+    if spelling == "object mixed":          # numbers and words, as objects
+        text = np.where(rng.rand(*y.shape) < 0.5, y.astype(object), words)
+    if spelling.startswith("pandas"):
+        import pandas as pd
+        return (pd.Series(text.ravel().astype(str)) if y.ndim == 1
+                else pd.DataFrame(text.astype(str)))
+    if spelling.startswith("object"):
+        return text
+    if spelling.startswith("list"):
+        return text.tolist()
+    return text.astype("S" if spelling.startswith("bytes") else str)
 
 
 @st.composite
@@ -343,6 +378,11 @@ def expected_difference(kind, params, y, sample_weight=None):
     the exception type fastmlp raises for it."""
     if kind == "reg" and params.get("loss") == "poisson":
         y = np.asarray(y)
+        if y.dtype.kind == "O":     # as scikit-learn's validation converts objects
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError):
+                return None
         if y.dtype.kind in "biuf" and np.any(y < 0):
             return ValueError       # negative targets for Poisson regression
     return None
@@ -520,6 +560,9 @@ def test_continued_fits_as_sklearn(data, kind, dtype, seed):
         X_step = X[rows].astype(data.draw(st.sampled_from([np.float64, np.float32])))
         rtol = max(rtol, fit_rtol(X_step))
         y_step = y[rows] if kind == "clf" else np.abs(y[rows])
+        if kind == "reg" and data.draw(st.sampled_from([False] * 3 + [True])):
+            y_step = spelled(y_step, data.draw(st.sampled_from(sorted(STRING_SPELLINGS))),
+                             data.draw(st.sampled_from(NUMERIC_STRINGS)), rng)
         method = data.draw(st.sampled_from(["fit", "partial_fit"]))
         if method == "partial_fit" and kind == "clf" and solver == "lbfgs":
             method = "fit"                  # the classifier has no lbfgs partial_fit
@@ -544,3 +587,4 @@ def test_continued_fits_as_sklearn(data, kind, dtype, seed):
         if not assert_same_outcome(*fits, lambda a, b: assert_same_fit(a, b, rtol)):
             return
         assert_same_predictions(fast, sk, X, rtol)
+
