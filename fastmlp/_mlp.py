@@ -42,6 +42,11 @@ from ._threads import blas_single_threaded, prediction_policy
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 _PREDICT_CHUNK = 4096    # rows a prediction pushes through the network at once
 _SMALL_PREDICT = 64      # predictions up to this many rows run on the calling thread
+# BLAS runs a product of up to this many multiply-adds on one thread whatever its
+# thread count: OpenBLAS threads none up to 65536 (interface/gemm.c's
+# SMP_THRESHOLD_MIN) x GEMM_MULTITHREAD_THRESHOLD, 4 in its default build (numpy's
+# and SciPy's wheels)
+_SERIAL_PRODUCT = 65536 * 4
 # the compiled predict for each item size, chosen once instead of at every call
 _PREDICT = {4: predict["float"], 8: predict["double"]}
 
@@ -138,9 +143,17 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
     def _make_small_layout(self):
         """Cache, with what it depends on, the layout of predictions of a few rows
-        read in place (made once: its cost matters to the latency of one row)."""
+        read in place (made once: its cost matters to the latency of one row), and
+        how many rows a prediction may have without holding BLAS at one thread:
+        one (a row times each matrix: our own loop, or BLAS's gemv, whose threads
+        share out the outputs, not their sums), or as many as keep every product
+        within _SERIAL_PRODUCT multiply-adds, up to _SMALL_PREDICT (the hold costs
+        about 10 us, more than a small network's prediction; more rows than that
+        run the core's tiles, always held)."""
+        widest = max(c.shape[0] * c.shape[1] for c in self.coefs_)
         self._small_predict_layout = (self._small_layout_key(),
-                                      self._layout(_SMALL_PREDICT, input_block=False))
+                                      self._layout(_SMALL_PREDICT, input_block=False),
+                                      max(1, min(_SMALL_PREDICT, _SERIAL_PRODUCT // widest)))
 
     def _small_layout(self):
         """The cached layout of a few rows, or None where there is none or the
@@ -287,19 +300,24 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         params = self._packed_params().astype(X.dtype)   # a fresh buffer, updated in place
         self._set_params_buffer(params)
-        with np.errstate(over="ignore"):       # said below, as an error
-            Y = np.ascontiguousarray(y, dtype=X.dtype)
-        if not np.isfinite(Y).all():
-            # validated finite in float64, beyond float32's range: training would
-            # only end in non-finite weights (README, "Differences from scikit-learn")
-            raise ValueError(
-                f"Input y contains infinity or a value too large for {Y.dtype!r}, the "
-                "dtype fastmlp trains this model in: fit on float64 X for such targets."
-            )
+        Y = None    # a regressor's y that is not numbers: the solver raises at the point
+        if y.dtype.kind in "biuf":              # where scikit-learn's arithmetic does
+            with np.errstate(over="ignore"):    # said below, as an error
+                Y = np.ascontiguousarray(y, dtype=X.dtype)
+            if not np.isfinite(Y).all() and np.isfinite(y).all():
+                # validated finite in float64, beyond float32's range: training would
+                # only end in non-finite weights (README, "Differences from
+                # scikit-learn"). (NaN or infinity that scikit-learn's validation
+                # lets through, from objects such as "nan", it trains on: so do we.)
+                raise ValueError(
+                    f"Input y contains infinity or a value too large for {Y.dtype!r}, "
+                    "the dtype fastmlp trains this model in: fit on float64 X for such "
+                    "targets."
+                )
         if self.solver in _STOCHASTIC_SOLVERS:
             fit_stochastic(self, X, Y, y, sample_weight, params, incremental, tasks)
         else:
-            self._set_params_buffer(fit_lbfgs(self, X, Y, sample_weight, params, tasks))
+            self._set_params_buffer(fit_lbfgs(self, X, Y, y, sample_weight, params, tasks))
 
         if not np.isfinite(self._packed_params()).all():
             raise ValueError(
@@ -402,7 +420,19 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         return self._layout(min(X.shape[0], _PREDICT_CHUNK), input_block=not read_in_place)
 
     def _forward_pass_fast(self, X, check_input=True):
-        """Output of the network for X, of shape (n_samples, n_outputs)."""
+        """Output of the network for X, of shape (n_samples, n_outputs). Where BLAS
+        could run one of its products on several threads, computed with BLAS held at
+        one thread, whatever other Python threads do meanwhile: its bits then depend
+        on no thread count (BLAS's threads round a product differently)."""
+        cached = self.__dict__.get("_small_predict_layout")
+        shape = getattr(X, "shape", ())
+        if len(shape) == 2 and shape[0] <= (1 if cached is None else cached[2]):
+            return self._forward(X, check_input)
+        with blas_single_threaded():
+            return self._forward(X, check_input)
+
+    def _forward(self, X, check_input):
+        """_forward_pass_fast's work, with BLAS held where it must be."""
         small = self._small_layout()
         if small is not None and "feature_names_in_" not in self.__dict__:
             # the short path of a few C-ordered finite rows in the weights' dtype, on
@@ -434,11 +464,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                        gradients=False)
         out = np.empty((X.shape[0], self.n_outputs_), dtype=dtype)
         kernel = _PREDICT[out.dtype.itemsize]
-        if X.shape[0] <= _SMALL_PREDICT:   # one row tile: BLAS may keep its own threads
-            finite = kernel(ws, params, X, out, 1)
-        else:
-            with blas_single_threaded():
-                finite = kernel(ws, params, X, out, prediction_policy())
+        # a few rows run on the calling thread, without the cost of a team
+        finite = kernel(ws, params, X, out,
+                        1 if X.shape[0] <= _SMALL_PREDICT else prediction_policy())
         if not finite:
             # NaN or infinity: scikit-learn's check raises its own error about it
             self._validate_x(X_given)
@@ -715,12 +743,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             X, y = self._validate_continued(X, y, y_numeric=True)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        if y.dtype.kind not in "biuf":
-            # strings, bytes, dates: scikit-learn fails on them in its arithmetic,
-            # with NumPy's TypeError
-            raise TypeError(f"MLPRegressor needs numeric targets, got y of dtype "
-                            f"{y.dtype}: convert them to numbers first.")
-        if self.loss == "poisson" and np.any(y < 0):
+        # (targets that are not numbers, such as strings, pass: _solver's
+        # check_numeric_targets raises where scikit-learn's arithmetic fails on them)
+        if self.loss == "poisson" and y.dtype.kind in "biuf" and np.any(y < 0):
             # scikit-learn trains on to a NaN loss here; we say why instead
             raise ValueError(
                 "Some value(s) of y are negative which is not allowed for Poisson "

@@ -77,6 +77,18 @@ def check_batch_weights(weights, batch_size):
         raise ZeroDivisionError("Weights sum to zero, can't be normalized")
 
 
+def check_numeric_targets(Y, y):
+    """Raise a TypeError for regression targets that are not numbers (strings,
+    bytes, dates; Y is None then), where scikit-learn's first arithmetic on y
+    fails on them with NumPy's TypeError ("ufunc 'subtract' did not contain a loop
+    ..."): after its checks of the sample weights, its early-stopping split and the
+    batch size, whose errors come first. (Numbers in strings are numbers to neither,
+    unless they are objects, which scikit-learn's validation converts.)"""
+    if Y is None:
+        raise TypeError(f"MLPRegressor needs numeric targets, got y of dtype {y.dtype}: "
+                        "convert them to numbers first.")
+
+
 def early_stopping_split(est, y):
     """Row indices of the training and validation sets, drawn as scikit-learn draws
     them: its train_test_split depends only on the number of rows and `stratify`,
@@ -104,7 +116,8 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental, tasks=None)
     ----------
     est : the estimator (its coefs_ and intercepts_ are views of `params`)
     X : ndarray of shape (n_samples, n_features)
-    Y : ndarray of shape (n_samples, n_outputs), the targets in X's dtype
+    Y : ndarray of shape (n_samples, n_outputs), the targets in X's dtype; None for a
+        regressor's targets that are not numbers (check_numeric_targets)
     y : ndarray, the targets as validation gave them (for the validation score)
     sample_weight : ndarray of shape (n_samples,) or None, as validated (float64 or float32)
     params : ndarray of shape (n_params,), updated in place
@@ -128,6 +141,7 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental, tasks=None)
 
     n_train = X.shape[0] if train_idx is None else train_idx.shape[0]
     batch_size = batch_size_for(est, n_train)
+    check_numeric_targets(Y, y)
     # batches may sum to zero only where some weight is zero or negative
     given = None if sample_weight is None or (sample_weight > 0).all() else sample_weight
     sample_weight, alpha_scale = core_weights(sample_weight, X.dtype)
@@ -236,13 +250,14 @@ def update_no_improvement_count(est, validation):
             est.best_loss_ = est.loss_curve_[-1]
 
 
-def fit_lbfgs(est, X, Y, sample_weight, params, tasks=None):
+def fit_lbfgs(est, X, Y, y, sample_weight, params, tasks=None):
     """Minimise the full-batch loss with SciPy's L-BFGS-B, as scikit-learn does.
 
     SciPy evaluates the objective at x of x0's dtype, X's, so the core runs in
     X's dtype; the optimum comes back float64, as scikit-learn's weights do.
-    `tasks` (or None) are the callbacks' tasks, one per iteration.
-    Returns the optimal parameters."""
+    Y, y as fit_stochastic takes them; `tasks` (or None) are the callbacks'
+    tasks, one per iteration. Returns the optimal parameters."""
+    check_numeric_targets(Y, y)
     X, read_in_place = in_place(X)     # no copy of a sparse or C-ordered X
     if sample_weight is not None:
         check_batch_weights(sample_weight, X.shape[0])

@@ -108,8 +108,7 @@ def test_bad_y(bad):
 @pytest.mark.parametrize("spelling", ["numeric str", "numeric bytes", "words", "datetime"])
 def test_regression_targets_that_are_not_numbers(spelling, loss, method):
     # scikit-learn's regressor fails on them with NumPy's TypeError (no loop for y's
-    # dtype); fastmlp trained on numeric strings, and raised NumPy's UFuncTypeError
-    # for poisson: a TypeError that says what is wrong
+    # dtype) in its arithmetic; fastmlp raises a TypeError that says what is wrong
     y = {"numeric str": np.abs(Y_REG).astype(str), "numeric bytes": np.abs(Y_REG).astype("S"),
          "words": np.where(Y_REG > 0, "up", "down"),
          "datetime": np.arange(Y_REG.shape[0]).astype("datetime64[D]")}[spelling]
@@ -124,6 +123,62 @@ def test_regression_targets_that_are_not_numbers(spelling, loss, method):
     # numbers as objects are numbers, to scikit-learn (y_numeric) and to fastmlp
     fit_both(*estimators("reg", loss=loss, hidden_layer_sizes=(3,), max_iter=2,
                          random_state=0), X_REG, np.abs(Y_REG).astype(object))
+
+
+def public_type(error):
+    """The exception's type, NumPy's private ones (the UFuncTypeError of an
+    arithmetic without a loop for a dtype) as their builtin base."""
+    return next(cls for cls in type(error).__mro__ if not cls.__module__.startswith("numpy"))
+
+
+N_STR = 12
+STRING_TARGETS = {
+    "str numbers": np.round(Y_REG[:N_STR], 2).astype(str),
+    "str words": np.where(Y_REG[:N_STR] > 0, "up", "down"),
+    "bytes numbers": np.round(Y_REG[:N_STR], 2).astype("S"),
+    "object numbers": np.round(Y_REG[:N_STR], 2).astype(str).astype(object),
+    "object words": np.where(Y_REG[:N_STR] > 0, "up", "down").astype(object),
+    "object mixed": np.array([1.5, "a"] * (N_STR // 2), dtype=object),
+    "object nan and inf": np.array(["nan", "1", "inf", "1e400"] * (N_STR // 4), dtype=object),
+    "list of str": [str(v) for v in np.round(Y_REG[:N_STR], 2)],
+    "2-D str": np.c_[Y_REG[:N_STR], Y_REG[:N_STR]].astype(str),
+    "datetime": np.arange(N_STR).astype("datetime64[D]"),
+}
+
+
+@pytest.mark.parametrize("situation", [
+    "plain", "weights of another length", "one sample, early stopping",
+    "two samples, early stopping", "partial_fit, early stopping", "lbfgs", "float32 X"])
+@pytest.mark.parametrize("targets", sorted(STRING_TARGETS))
+def test_string_regression_targets_as_sklearn(targets, situation):
+    """Strings, bytes, objects and dates as regression targets: the outcome is
+    scikit-learn's, and so is the exception's type, where its own checks (of the
+    weights, of the early-stopping split) fail before its arithmetic on y does.
+    Objects are numbers where scikit-learn's validation converts them: "nan", "inf"
+    and "1e400" too, which both then train on."""
+    y = STRING_TARGETS[targets]
+    n = {"one sample, early stopping": 1, "two samples, early stopping": 2}.get(situation, N_STR)
+    y = y[:n]
+    X = X_REG[:n].astype(np.float32 if situation == "float32 X" else np.float64)
+    params = dict(hidden_layer_sizes=(3,), max_iter=2, random_state=0,
+                  solver="lbfgs" if situation == "lbfgs" else "adam",
+                  early_stopping="early stopping" in situation)
+    sw = np.ones(n + 1) if situation == "weights of another length" else None
+    method = "partial_fit" if situation.startswith("partial_fit") else "fit"
+    fast, sk = estimators("reg", **params)
+    sk_result, sk_error, _, _ = capture(lambda: getattr(sk, method)(X, y, sample_weight=sw))
+    _, fast_error, _, _ = capture(lambda: getattr(fast, method)(X, y, sample_weight=sw))
+    if sk_error is None:
+        assert fast_error is None, fast_error
+        assert fast.n_iter_ == sk.n_iter_
+        np.testing.assert_allclose(fast.coefs_[0], sk.coefs_[0], rtol=1e-3, atol=1e-6)
+        return
+    assert fast_error is not None, f"fastmlp trained; scikit-learn raised {sk_error!r}"
+    assert public_type(fast_error) is public_type(sk_error), (fast_error, sk_error)
+    if public_type(sk_error) is TypeError:      # ours says what is wrong
+        assert str(fast_error).startswith("MLPRegressor needs numeric targets")
+    else:
+        assert str(fast_error) == str(sk_error)
 
 
 def test_continuous_target_for_classifier():

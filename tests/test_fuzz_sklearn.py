@@ -2,9 +2,11 @@
 inputs hypothesis generates across shapes, dtypes (float16 to longdouble, integers,
 bool, object), memory layouts (C, F, sliced, transposed, reversed, read-only,
 length-1 dimensions), sparse formats, NaN and infinity, sample weights, label
-kinds, parameters valid and invalid, and continued fits. Both must have the same
-outcome: the same exception type, or results of the same shape and dtype that
-agree to the dtype's tolerance.
+kinds (regression targets as strings, bytes and objects too), parameters valid and
+invalid, and continued fits. Both must have the same outcome: the same exception
+type, or results of the same shape and dtype that agree to the dtype's tolerance.
+And calls from several Python threads at once have the outcome each has alone, bit
+for bit.
 
 By default each test runs a bounded, fixed set of examples (derandomized, so that
 CI runs the same ones every time). FASTMLP_HYPOTHESIS_EXAMPLES=N runs N random
@@ -18,8 +20,11 @@ are expected where they apply, each where it is met: negative Poisson targets
 (test_continued_fits_as_sklearn). Data are kept where float32 training does not
 overflow (targets and weights within float32's range).
 """
+import functools
 import os
 import pickle
+import random
+import threading
 
 import numpy as np
 import pytest
@@ -28,6 +33,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from threadpoolctl import threadpool_info
 
 from _helpers import assert_close, capture, estimators
 
@@ -38,6 +44,9 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+
+# the threads' test runs fewer examples: each is a model and up to 72 calls from threads
+THREADED = settings(FUZZ, max_examples=int(_EXAMPLES) if _EXAMPLES else 60)
 
 RTOL = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 2e-3}
 
@@ -285,7 +294,42 @@ def targets(draw, kind, n_samples, rng):
         y = y[:, 0]
     if draw(st.booleans()):
         y = y.astype(draw(st.sampled_from([np.float32, np.int64])))
+    spelling = draw(st.sampled_from(["numbers"] * 4 + sorted(STRING_SPELLINGS)))
+    if spelling != "numbers":
+        return spelled(y, spelling, draw(st.sampled_from(NUMERIC_STRINGS)), rng), spelling
     return y, "regression"
+
+
+# Numbers as strings: as str() writes them, and as float() also reads them
+NUMERIC_STRINGS = ["str", "repr", "exponent", "padded", "nan", "inf", "overflow"]
+STRING_SPELLINGS = ["str numbers", "str words", "bytes numbers", "object numbers",
+                    "object words", "object mixed", "list numbers", "pandas numbers",
+                    "pandas words"]
+
+
+def spelled(y, spelling, numbers, rng):
+    """Regression targets y written as strings, bytes or objects, or words."""
+    y = np.asarray(y)
+    text = np.vectorize({"str": str, "repr": repr, "exponent": "{:e}".format,
+                         "padded": " {} ".format, "nan": str, "inf": str,
+                         "overflow": str}[numbers], otypes=[object])(y.astype(np.float64))
+    if numbers in ("nan", "inf", "overflow") and text.size:
+        text.flat[rng.randint(text.size)] = {"nan": "nan", "inf": "-inf",
+                                             "overflow": "1e400"}[numbers]
+    words = np.where(y > 0, "up", "down").astype(object)
+    if spelling.endswith("words"):
+        text = words
+    if spelling == "object mixed":          # numbers and words, as objects
+        text = np.where(rng.rand(*y.shape) < 0.5, y.astype(object), words)
+    if spelling.startswith("pandas"):
+        import pandas as pd
+        return (pd.Series(text.ravel().astype(str)) if y.ndim == 1
+                else pd.DataFrame(text.astype(str)))
+    if spelling.startswith("object"):
+        return text
+    if spelling.startswith("list"):
+        return text.tolist()
+    return text.astype("S" if spelling.startswith("bytes") else str)
 
 
 @st.composite
@@ -343,6 +387,11 @@ def expected_difference(kind, params, y, sample_weight=None):
     the exception type fastmlp raises for it."""
     if kind == "reg" and params.get("loss") == "poisson":
         y = np.asarray(y)
+        if y.dtype.kind == "O":     # as scikit-learn's validation converts objects
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError):
+                return None
         if y.dtype.kind in "biuf" and np.any(y < 0):
             return ValueError       # negative targets for Poisson regression
     return None
@@ -520,6 +569,9 @@ def test_continued_fits_as_sklearn(data, kind, dtype, seed):
         X_step = X[rows].astype(data.draw(st.sampled_from([np.float64, np.float32])))
         rtol = max(rtol, fit_rtol(X_step))
         y_step = y[rows] if kind == "clf" else np.abs(y[rows])
+        if kind == "reg" and data.draw(st.sampled_from([False] * 3 + [True])):
+            y_step = spelled(y_step, data.draw(st.sampled_from(sorted(STRING_SPELLINGS))),
+                             data.draw(st.sampled_from(NUMERIC_STRINGS)), rng)
         method = data.draw(st.sampled_from(["fit", "partial_fit"]))
         if method == "partial_fit" and kind == "clf" and solver == "lbfgs":
             method = "fit"                  # the classifier has no lbfgs partial_fit
@@ -544,3 +596,75 @@ def test_continued_fits_as_sklearn(data, kind, dtype, seed):
         if not assert_same_outcome(*fits, lambda a, b: assert_same_fit(a, b, rtol)):
             return
         assert_same_predictions(fast, sk, X, rtol)
+
+
+def outcome(call):
+    """(call's result, None), or (None, the type of what it raised). Without
+    warnings.catch_warnings, which is not safe in threads."""
+    try:
+        return call(), None
+    except Exception as exc:  # noqa: BLE001 -- compared with the call alone
+        return None, public_type(exc)
+
+
+def same_bits(a, b):
+    """The same exception type, or results of the same type and dtype, equal bit
+    for bit (NaN where NaN)."""
+    (result_a, error_a), (result_b, error_b) = a, b
+    if error_a is not None or error_b is not None:
+        return error_a is error_b
+    a, b = np.asarray(result_a), np.asarray(result_b)
+    return (type(result_a) is type(result_b) and a.dtype == b.dtype
+            and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+
+
+def blas_threads():
+    return sorted((info["filepath"], info["num_threads"]) for info in threadpool_info()
+                  if info["user_api"] == "blas")
+
+
+@THREADED
+@pytest.mark.filterwarnings("ignore")   # (from threads: the filters are the test's)
+@given(data=st.data(), kind=st.sampled_from(["clf", "reg"]),
+       dtype=st.sampled_from([np.float64, np.float32]), seed=st.integers(0, 2**16))
+def test_calls_from_threads_as_one_call(data, kind, dtype, seed):
+    """predict, predict_proba and score from 4 Python threads at once on one fitted
+    model, given X of any kind (dtype, layout, sparse format, lists, NaN; up to 300
+    rows, so that both the calling thread's few rows and the core's team run): each
+    call has the outcome it has alone, bit for bit, whatever the others do, and
+    BLAS's thread counts are what they were."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(60, 3).astype(dtype)
+    y = rng.randint(0, 3, 60) if kind == "clf" else rng.randn(60, data.draw(st.sampled_from([1, 2])))
+    fast, _ = estimators(kind, hidden_layer_sizes=data.draw(st.sampled_from([(4,), (16, 8)])),
+                         max_iter=3, random_state=0)
+    fast.fit(X, y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y)
+    calls = []
+    for _ in range(3):
+        X_new = data.draw(matrices(data.draw(st.integers(1, 300)), 3, rng, finite=False))
+        n = X_new.shape[0] if hasattr(X_new, "shape") else len(X_new)
+        y_new = rng.randint(0, 3, n) if kind == "clf" else rng.randn(n, *y.shape[1:])
+        calls += [functools.partial(fast.predict, X_new),
+                  functools.partial(fast.score, X_new, y_new)]
+        if kind == "clf":
+            calls.append(functools.partial(fast.predict_proba, X_new))
+    before = blas_threads()
+    alone = [outcome(call) for call in calls]
+    start = threading.Barrier(4)
+    wrong = []
+
+    def work(seed):
+        order = list(range(len(calls))) * 2
+        random.Random(seed).shuffle(order)
+        start.wait()
+        for i in order:
+            if not same_bits(outcome(calls[i]), alone[i]):
+                wrong.append(i)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong, [calls[i] for i in sorted(set(wrong))]
+    assert blas_threads() == before
