@@ -483,7 +483,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         >>> from fastmlp import MLPClassifier
         >>> from sklearn.datasets import load_iris
         >>> X, y = load_iris(return_X_y=True)
-        >>> clf = MLPClassifier(solver="lbfgs", max_iter=500, random_state=0).fit(X, y)
+        >>> clf = MLPClassifier(solver="lbfgs", max_iter=500, random_state=0)
+        >>> clf = clf.fit(X, y)
         >>> sk_clf = clf.to_sklearn()
         >>> type(sk_clf).__module__
         'sklearn.neural_network._multilayer_perceptron'
@@ -513,12 +514,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         Examples
         --------
+        A regressor (a classifier converts alike):
+
         >>> from fastmlp import MLPRegressor
+        >>> from sklearn import neural_network
         >>> from sklearn.datasets import load_diabetes
-        >>> from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
         >>> X, y = load_diabetes(return_X_y=True)
-        >>> sk_reg = SklearnMLPRegressor(solver="lbfgs", max_iter=50, random_state=0)
-        >>> sk_reg = sk_reg.fit(X, y)
+        >>> sk_reg = neural_network.MLPRegressor(solver="lbfgs", max_iter=50,
+        ...                                      random_state=0).fit(X, y)
         >>> reg = MLPRegressor.from_sklearn(sk_reg)
         >>> reg
         MLPRegressor(max_iter=50, random_state=0, solver='lbfgs')
@@ -592,13 +595,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
           'learning_rate_init'.
         - 'invscaling' gradually decreases the learning rate after each
           epoch using an inverse scaling exponent of 'power_t':
-          effective_learning_rate = learning_rate_init / pow(t_ + 1, power_t),
+          ``effective_learning_rate = learning_rate_init / pow(t_ + 1, power_t)``,
           where `t_` is the number of training samples seen so far.
         - 'adaptive' keeps the learning rate constant to
           'learning_rate_init' as long as training loss keeps decreasing.
-          Each time two consecutive epochs fail to decrease training loss by at
-          least tol, or fail to increase validation score by at least tol if
-          'early_stopping' is on, the current learning rate is divided by 5.
+          Each time ``n_iter_no_change + 1`` consecutive epochs fail to decrease
+          training loss by at least tol, or fail to increase validation score
+          by at least tol if 'early_stopping' is on, the current learning rate
+          is divided by 5.
 
         Only used when ``solver='sgd'``.
 
@@ -1095,13 +1099,14 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
           'learning_rate_init'.
         - 'invscaling' gradually decreases the learning rate after each
           epoch using an inverse scaling exponent of 'power_t':
-          effective_learning_rate = learning_rate_init / pow(t_ + 1, power_t),
+          ``effective_learning_rate = learning_rate_init / pow(t_ + 1, power_t)``,
           where `t_` is the number of training samples seen so far.
         - 'adaptive' keeps the learning rate constant to
           'learning_rate_init' as long as training loss keeps decreasing.
-          Each time two consecutive epochs fail to decrease training loss by at
-          least tol, or fail to increase validation score by at least tol if
-          'early_stopping' is on, the current learning rate is divided by 5.
+          Each time ``n_iter_no_change + 1`` consecutive epochs fail to decrease
+          training loss by at least tol, or fail to increase validation score
+          by at least tol if 'early_stopping' is on, the current learning rate
+          is divided by 5.
 
         Only used when ``solver='sgd'``.
 
