@@ -71,7 +71,7 @@ for class_weight in [None, "balanced"]:
 
 # %%
 # The confusion matrices on the test set: with balanced weights, many more of the
-# rare class are found, for a few more false alarms on the common one.
+# rare class are found, at the cost of more false alarms on the common one.
 fig, axes = plt.subplots(1, 2, figsize=(9, 4), layout="constrained")
 for ax, (class_weight, model) in zip(axes, models.items()):
     ConfusionMatrixDisplay.from_estimator(
