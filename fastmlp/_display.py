@@ -36,6 +36,25 @@ class LossCurveDisplay:
         The second y axis, of the validation score; None without it.
     validation_line_ : matplotlib Line2D or None
         The validation score; None without it.
+
+    See Also
+    --------
+    sklearn.model_selection.LearningCurveDisplay : Scores against the number of
+        training samples, from several fits.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from sklearn.datasets import load_digits
+    >>> from fastmlp import LossCurveDisplay, MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPClassifier(early_stopping=True, random_state=0).fit(X / 16, y)
+    >>> display = LossCurveDisplay.from_estimator(clf)
+    >>> len(display.line_.get_xdata()) == clf.n_iter_
+    True
+    >>> display.validation_ax_.get_ylabel()
+    'Validation score'
+    >>> plt.show()
     """
 
     def __init__(self, *, loss_curve, validation_scores=None, estimator_name=None):
@@ -60,6 +79,7 @@ class LossCurveDisplay:
         Returns
         -------
         display : LossCurveDisplay
+            This display, with the attributes of what it drew.
         """
         check_matplotlib_support(f"{self.__class__.__name__}.plot")
         import matplotlib.pyplot as plt
@@ -98,15 +118,19 @@ class LossCurveDisplay:
         Parameters
         ----------
         estimator : fitted MLPClassifier, MLPRegressor or Pipeline
+            The model whose ``loss_curve_`` (and ``validation_scores_``) to draw;
+            a Pipeline's last step.
         ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure and axes when None.
         name : str, default=None
             Title of the plot; the estimator's class name when None.
         line_kw, validation_line_kw : dict, default=None
-            See :meth:`plot`.
+            Keyword arguments of the two lines' ``plot``: see :meth:`plot`.
 
         Returns
         -------
         display : LossCurveDisplay
+            A new display, with the attributes of what it drew.
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
         if isinstance(estimator, Pipeline):

@@ -335,13 +335,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, n_features)
-            The input data.
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            The input data, float64 or float32 (the dtype the model trains in;
+            other dtypes are converted to float64).
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The target values (class labels in classification, real numbers in
             regression).
         sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
+            Sample weights. None gives every sample weight one.
 
         Returns
         -------
@@ -366,6 +367,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         Parameters
         ----------
         X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            The input data.
 
         Returns
         -------
@@ -490,29 +492,69 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     # -- conversion to and from scikit-learn's estimators --------------------
 
     def to_sklearn(self):
-        """This model as scikit-learn's estimator of the same name: the same
-        parameters, weights, fitted attributes and optimizer state, so that
-        ``partial_fit`` continues there as it would here. Nothing is shared.
+        """This model as scikit-learn's estimator of the same name.
+
+        The converted model has the same parameters, weights, fitted attributes
+        and optimizer state (velocities, Adam's moments and step count, the
+        learning rate), so that ``partial_fit`` or a warm start continues there as
+        it would here. Nothing is shared between the two. scikit-learn's
+        MLPClassifier has no `class_weight`: a classifier that has one warns that
+        further fits there will not weigh classes. See :ref:`conversion`.
 
         Returns
         -------
         estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
+            A new scikit-learn estimator, fitted if this model is.
+
+        Examples
+        --------
+        >>> from fastmlp import MLPClassifier
+        >>> from sklearn.datasets import load_iris
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = MLPClassifier(solver="lbfgs", max_iter=500, random_state=0)
+        >>> clf = clf.fit(X, y)
+        >>> sk_clf = clf.to_sklearn()
+        >>> type(sk_clf).__module__
+        'sklearn.neural_network._multilayer_perceptron'
+        >>> bool((sk_clf.predict(X) == clf.predict(X)).all())
+        True
         """
         return _convert.to_sklearn(self, self._sklearn_class)
 
     @classmethod
     def from_sklearn(cls, estimator):
-        """A fastmlp model made from scikit-learn's estimator of the same name,
-        fitted or not: the same parameters, weights, fitted attributes and
-        optimizer state, so that ``partial_fit`` continues here as it would there.
+        """A fastmlp model made from scikit-learn's estimator of the same name.
+
+        The estimator may be fitted or not. The new model has the same
+        parameters, weights, fitted attributes and optimizer state, so that
+        ``partial_fit`` or a warm start continues here as it would there. Nothing
+        is shared between the two. See :ref:`conversion`.
 
         Parameters
         ----------
         estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
+            scikit-learn's estimator of this class's name.
 
         Returns
         -------
         estimator : MLPClassifier or MLPRegressor
+            A new fastmlp estimator, fitted if `estimator` is.
+
+        Examples
+        --------
+        A regressor (a classifier converts alike):
+
+        >>> from fastmlp import MLPRegressor
+        >>> from sklearn import neural_network
+        >>> from sklearn.datasets import load_diabetes
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> sk_reg = neural_network.MLPRegressor(solver="lbfgs", max_iter=50,
+        ...                                      random_state=0).fit(X, y)
+        >>> reg = MLPRegressor.from_sklearn(sk_reg)
+        >>> reg
+        MLPRegressor(max_iter=50, random_state=0, solver='lbfgs')
+        >>> bool(abs(reg.predict(X) - sk_reg.predict(X)).max() < 1e-8)
+        True
         """
         est = _convert.from_sklearn(cls, estimator, cls._sklearn_class)
         if est._has_network():
@@ -521,21 +563,292 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
-    """Multi-layer Perceptron classifier, a drop-in for
-    ``sklearn.neural_network.MLPClassifier`` with a compiled core.
+    """Multi-layer Perceptron classifier.
 
-    It optimizes the log-loss with LBFGS, SGD or Adam. Parameters, attributes
-    and methods are those of the installed scikit-learn's MLPClassifier; see its
-    documentation for each. Beyond
-    them:
+    A drop-in for :class:`sklearn.neural_network.MLPClassifier` whose training and
+    prediction run in a compiled core. This model optimizes the log-loss function
+    using LBFGS or stochastic gradient descent (SGD or Adam). Given the same
+    parameters and `random_state`, it fits the same weights as the installed
+    scikit-learn's MLPClassifier, to floating-point tolerance.
+
+    Read more in the :ref:`User Guide <computation>`.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element represents the number of neurons in the ith
+        hidden layer.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation function for the hidden layers.
+
+        - 'identity', no-op activation, useful to implement linear bottleneck,
+          returns f(x) = x
+        - 'logistic', the logistic sigmoid function,
+          returns f(x) = 1 / (1 + exp(-x)).
+        - 'tanh', the hyperbolic tan function,
+          returns f(x) = tanh(x).
+        - 'relu', the rectified linear unit function,
+          returns f(x) = max(0, x)
+
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        The solver for weight optimization.
+
+        - 'lbfgs' is an optimizer in the family of quasi-Newton methods
+          (SciPy's L-BFGS-B on the compiled loss and gradient).
+        - 'sgd' refers to stochastic gradient descent.
+        - 'adam' refers to a stochastic gradient-based optimizer proposed
+          by Kingma, Diederik, and Jimmy Ba.
+
+        Note: The default solver 'adam' works pretty well on relatively
+        large datasets (with thousands of training samples or more) in terms of
+        both training time and validation score.
+        For small datasets, however, 'lbfgs' can converge faster and perform
+        better.
+
+    alpha : float, default=0.0001
+        Strength of the L2 regularization term. The L2 regularization term
+        is divided by the sample size (the batch size in minibatch training)
+        when added to the loss.
+
+    batch_size : int, default='auto'
+        Size of minibatches for stochastic optimizers.
+        If the solver is 'lbfgs', the model does not use minibatches.
+        When set to "auto", `batch_size=min(200, n_samples)`.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning rate schedule for weight updates.
+
+        - 'constant' is a constant learning rate given by
+          'learning_rate_init'.
+        - 'invscaling' gradually decreases the learning rate after each
+          epoch using an inverse scaling exponent of 'power_t':
+          ``effective_learning_rate = learning_rate_init / pow(t_ + 1, power_t)``,
+          where `t_` is the number of training samples seen so far.
+        - 'adaptive' keeps the learning rate constant to
+          'learning_rate_init' as long as training loss keeps decreasing.
+          Each time ``n_iter_no_change + 1`` consecutive epochs fail to decrease
+          training loss by at least tol, or fail to increase validation score
+          by at least tol if 'early_stopping' is on, the current learning rate
+          is divided by 5.
+
+        Only used when ``solver='sgd'``.
+
+    learning_rate_init : float, default=0.001
+        The initial learning rate used. It controls the step-size
+        in updating the weights. Only used when solver='sgd' or 'adam'.
+
+    power_t : float, default=0.5
+        The exponent for inverse scaling learning rate.
+        It is used in updating effective learning rate when the learning_rate
+        is set to 'invscaling'. Only used when solver='sgd'.
+
+    max_iter : int, default=200
+        Maximum number of iterations. The solver iterates until convergence
+        (determined by 'tol') or this number of iterations. For stochastic
+        solvers ('sgd', 'adam'), note that this determines the number of epochs
+        (how many times each data point will be used), not the number of
+        gradient steps.
+
+    shuffle : bool, default=True
+        Whether to shuffle samples in each iteration. Only used when
+        solver='sgd' or 'adam'.
+
+    random_state : int, RandomState instance, default=None
+        Determines random number generation for weights and bias
+        initialization, train-test split if early stopping is used, and batch
+        sampling when solver='sgd' or 'adam'.
+        Pass an int for reproducible results across multiple function calls.
+        The numbers drawn are those scikit-learn draws, in the same order.
+
+    tol : float, default=1e-4
+        Tolerance for the optimization. When the loss or score is not improving
+        by at least ``tol`` for ``n_iter_no_change`` consecutive iterations,
+        unless ``learning_rate`` is set to 'adaptive', convergence is
+        considered to be reached and training stops.
+
+    verbose : bool, default=False
+        Whether to print progress messages to stdout.
+
+    warm_start : bool, default=False
+        When set to True, reuse the solution of the previous
+        call to fit as initialization, otherwise, just erase the
+        previous solution.
+
+    momentum : float, default=0.9
+        Momentum for gradient descent update. Should be between 0 and 1. Only
+        used when solver='sgd'.
+
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum. Only used when solver='sgd' and
+        momentum > 0.
+
+    early_stopping : bool, default=False
+        Whether to use early stopping to terminate training when validation
+        score is not improving. If set to True, it will automatically set
+        aside ``validation_fraction`` of training data as validation and
+        terminate training when validation score is not improving by at least
+        ``tol`` for ``n_iter_no_change`` consecutive epochs.
+        The split is stratified for a binary target; multiclass and
+        multilabel targets are split at random, as in scikit-learn.
+        If early stopping is False, then the training stops when the training
+        loss does not improve by more than ``tol`` for ``n_iter_no_change``
+        consecutive passes over the training set.
+        Only effective when solver='sgd' or 'adam'.
+
+    validation_fraction : float, default=0.1
+        The proportion of training data to set aside as validation set for
+        early stopping. Must be between 0 and 1.
+        Only used if early_stopping is True.
+
+    beta_1 : float, default=0.9
+        Exponential decay rate for estimates of first moment vector in adam,
+        should be in [0, 1). Only used when solver='adam'.
+
+    beta_2 : float, default=0.999
+        Exponential decay rate for estimates of second moment vector in adam,
+        should be in [0, 1). Only used when solver='adam'.
+
+    epsilon : float, default=1e-8
+        Value for numerical stability in adam. Only used when solver='adam'.
+
+    n_iter_no_change : int, default=10
+        Maximum number of epochs to not meet ``tol`` improvement.
+        Only effective when solver='sgd' or 'adam'.
+
+    max_fun : int, default=15000
+        Only used when solver='lbfgs'. Maximum number of loss function calls.
+        The solver iterates until convergence (determined by 'tol'), number
+        of iterations reaches max_iter, or this number of loss function calls.
+        Note that number of loss function calls will be greater than or equal
+        to the number of iterations for the `MLPClassifier`.
 
     class_weight : dict, list of dict or "balanced", default=None
-        Weights of the classes, ``{class_label: weight}``; without it every class
-        has weight one. They multiply ``sample_weight``. "balanced" weighs each
-        class by ``n_samples / (n_classes * count(class))`` (counts weighted by
-        ``sample_weight``); ``partial_fit`` does not take it. For a multilabel
-        target: "balanced", or a list of one dict per label, ``{0: w0, 1: w1}``;
-        the weights of a sample's labels are multiplied.
+        Weights associated with classes in the form ``{class_label: weight}``.
+        If not given, all classes are supposed to have weight one. A sample's
+        weight is its class's weight times its ``sample_weight``.
+
+        The "balanced" mode uses the values of y to automatically adjust
+        weights inversely proportional to class frequencies in the input data
+        as ``n_samples / (n_classes * np.bincount(y))``, counting with
+        ``sample_weight``. For multilabel targets, give "balanced" or a list of
+        one dict per label, ``[{0: w0, 1: w1}, ...]``; the weights of a sample's
+        labels are multiplied. :meth:`partial_fit` takes dicts but not
+        "balanced". scikit-learn's MLPClassifier has no such parameter. See
+        :ref:`class_weight`.
+
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray of shape (n_classes,)
+        Class labels for each output.
+
+    loss_ : float
+        The current loss computed with the loss function.
+
+    best_loss_ : float or None
+        The minimum loss reached by the solver throughout fitting.
+        If `early_stopping=True`, this attribute is set to `None`. Refer to
+        the `best_validation_score_` fitted attribute instead.
+        Only accessible when solver='sgd' or 'adam'.
+
+    loss_curve_ : list of shape (`n_iter_`,)
+        The ith element in the list represents the loss at the ith iteration.
+        Only accessible when solver='sgd' or 'adam'.
+
+    validation_scores_ : list of shape (`n_iter_`,) or None
+        The score at each iteration on a held-out validation set. The score
+        reported is the accuracy score. Only available if `early_stopping=True`,
+        otherwise the attribute is set to `None`.
+        Only accessible when solver='sgd' or 'adam'.
+
+    best_validation_score_ : float or None
+        The best validation score (i.e. accuracy score) that triggered the
+        early stopping. Only available if `early_stopping=True`, otherwise the
+        attribute is set to `None`.
+        Only accessible when solver='sgd' or 'adam'.
+
+    t_ : int
+        The number of training samples seen by the solver during fitting.
+
+    coefs_ : list of shape (n_layers - 1,)
+        The ith element in the list represents the weight matrix corresponding
+        to layer i.
+
+    intercepts_ : list of shape (n_layers - 1,)
+        The ith element in the list represents the bias vector corresponding to
+        layer i + 1.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit. Defined only when `X`
+        has feature names that are all strings.
+
+    n_iter_ : int
+        The number of iterations the solver has run.
+
+    n_layers_ : int
+        Number of layers.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Name of the output activation function.
+
+    See Also
+    --------
+    MLPRegressor : Multi-layer Perceptron regressor.
+    sklearn.neural_network.MLPClassifier : scikit-learn's estimator, which
+        this one replaces.
+
+    Notes
+    -----
+    MLPClassifier trains iteratively since at each time step
+    the partial derivatives of the loss function with respect to the model
+    parameters are computed to update the parameters.
+
+    It can also have a regularization term added to the loss function
+    that shrinks model parameters to prevent overfitting.
+
+    This implementation works with data represented as dense numpy arrays or
+    sparse scipy arrays of floating point values, in float64 or float32 (the
+    dtype it trains in). Its results do not depend on the number of threads.
+    Where it deliberately behaves differently from scikit-learn, the
+    :ref:`differences` page says so.
+
+    References
+    ----------
+    Hinton, Geoffrey E. "Connectionist learning procedures."
+    Artificial intelligence 40.1 (1989): 185-234.
+
+    Glorot, Xavier, and Yoshua Bengio.
+    "Understanding the difficulty of training deep feedforward neural networks."
+    International Conference on Artificial Intelligence and Statistics. 2010.
+
+    He, Kaiming, et al (2015). "Delving deep into rectifiers:
+    Surpassing human-level performance on imagenet classification."
+    arXiv:1502.01852.
+
+    Kingma, Diederik, and Jimmy Ba (2014).
+    "Adam: A method for stochastic optimization." arXiv:1412.6980.
+
+    Examples
+    --------
+    >>> from fastmlp import MLPClassifier
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.model_selection import train_test_split
+    >>> X, y = make_classification(n_samples=100, random_state=1)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y,
+    ...                                                     random_state=1)
+    >>> clf = MLPClassifier(random_state=1, max_iter=300).fit(X_train, y_train)
+    >>> clf.predict_proba(X_test[:1]).round(3)
+    array([[0.038, 0.962]])
+    >>> clf.predict(X_test[:5, :])
+    array([1, 0, 1, 0, 1])
+    >>> clf.score(X_test, y_test)
+    0.88
     """
 
     _parameter_constraints: dict = {
@@ -637,17 +950,45 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with a single iteration over the given data.
 
+        Only available for the stochastic solvers ('sgd' and 'adam'); it raises
+        for ``early_stopping=True``. A `class_weight` given as a dict applies;
+        "balanced" is refused, since one batch's class counts are not the data's
+        (compute the weights once with
+        :func:`sklearn.utils.class_weight.compute_class_weight`).
+
         Parameters
         ----------
-        X : ndarray of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
         sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights. None gives every sample weight one.
         classes : array of shape (n_classes,), default=None
-            Classes across all calls to partial_fit; required on the first call.
+            Classes across all calls to partial_fit.
+            Can be obtained via `np.unique(y_all)`, where y_all is the
+            target vector of the entire dataset.
+            This argument is required for the first call to partial_fit
+            and can be omitted in the subsequent calls.
+            Note that y doesn't need to contain all labels in `classes`.
 
         Returns
         -------
         self : object
+            Trained MLP model.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp import MLPClassifier
+        >>> from sklearn.datasets import load_digits
+        >>> X, y = load_digits(return_X_y=True)
+        >>> X = X / 16.0
+        >>> clf = MLPClassifier(random_state=0)
+        >>> for X_chunk, y_chunk in zip(np.array_split(X, 5), np.array_split(y, 5)):
+        ...     clf = clf.partial_fit(X_chunk, y_chunk, classes=np.arange(10))
+        >>> clf.n_iter_, clf.t_
+        (1, 1797)
         """
         check_partial_fit_class_weight(self)
         if classes is not None and self._has_classes(classes):
@@ -671,13 +1012,37 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             and bool(np.all(given == known))
 
     def predict_log_proba(self, X):
-        """Log of the probability estimates, of shape (n_samples, n_classes)."""
+        """Return the log of probability estimates.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+            The predicted log-probability of the sample for each class
+            in the model, where classes are ordered as they are in
+            `self.classes_`. Equivalent to `log(predict_proba(X))`.
+        """
         y_prob = self.predict_proba(X)
         return np.log(y_prob, out=y_prob)
 
     def predict_proba(self, X):
-        """Probability estimates, of shape (n_samples, n_classes), classes ordered
-        as in `classes_`."""
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+            The predicted probability of the sample for each class in the
+            model, where classes are ordered as they are in `self.classes_`.
+        """
         if not hasattr(self, "coefs_"):
             check_is_fitted(self)      # raises NotFittedError
         y_pred = self._forward_pass_fast(X)
@@ -694,12 +1059,285 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
 
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
-    """Multi-layer Perceptron regressor, a drop-in for
-    ``sklearn.neural_network.MLPRegressor`` with a compiled core.
+    """Multi-layer Perceptron regressor.
 
-    It optimizes the squared error or the Poisson deviance with LBFGS, SGD or
-    Adam. Parameters, attributes and methods are those of the installed
-    scikit-learn's MLPRegressor.
+    A drop-in for :class:`sklearn.neural_network.MLPRegressor` whose training and
+    prediction run in a compiled core. This model optimizes the squared error or
+    the Poisson deviance using LBFGS or stochastic gradient descent (SGD or
+    Adam). Given the same parameters and `random_state`, it fits the same weights
+    as the installed scikit-learn's MLPRegressor, to floating-point tolerance.
+
+    Read more in the :ref:`User Guide <computation>`.
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        The loss function to use when training the weights. Note that the
+        "squared error" and "poisson" losses actually implement
+        "half squares error" and "half poisson deviance" to simplify the
+        computation of the gradient. Furthermore, the "poisson" loss internally uses
+        a log-link (exponential as the output activation function) and requires
+        ``y >= 0``: negative targets raise a ValueError.
+
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element represents the number of neurons in the ith
+        hidden layer.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation function for the hidden layers.
+
+        - 'identity', no-op activation, useful to implement linear bottleneck,
+          returns f(x) = x
+        - 'logistic', the logistic sigmoid function,
+          returns f(x) = 1 / (1 + exp(-x)).
+        - 'tanh', the hyperbolic tan function,
+          returns f(x) = tanh(x).
+        - 'relu', the rectified linear unit function,
+          returns f(x) = max(0, x)
+
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        The solver for weight optimization.
+
+        - 'lbfgs' is an optimizer in the family of quasi-Newton methods
+          (SciPy's L-BFGS-B on the compiled loss and gradient).
+        - 'sgd' refers to stochastic gradient descent.
+        - 'adam' refers to a stochastic gradient-based optimizer proposed
+          by Kingma, Diederik, and Jimmy Ba.
+
+        Note: The default solver 'adam' works pretty well on relatively
+        large datasets (with thousands of training samples or more) in terms of
+        both training time and validation score.
+        For small datasets, however, 'lbfgs' can converge faster and perform
+        better.
+
+    alpha : float, default=0.0001
+        Strength of the L2 regularization term. The L2 regularization term
+        is divided by the sample size (the batch size in minibatch training)
+        when added to the loss.
+
+    batch_size : int, default='auto'
+        Size of minibatches for stochastic optimizers.
+        If the solver is 'lbfgs', the model does not use minibatches.
+        When set to "auto", `batch_size=min(200, n_samples)`.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning rate schedule for weight updates.
+
+        - 'constant' is a constant learning rate given by
+          'learning_rate_init'.
+        - 'invscaling' gradually decreases the learning rate after each
+          epoch using an inverse scaling exponent of 'power_t':
+          ``effective_learning_rate = learning_rate_init / pow(t_ + 1, power_t)``,
+          where `t_` is the number of training samples seen so far.
+        - 'adaptive' keeps the learning rate constant to
+          'learning_rate_init' as long as training loss keeps decreasing.
+          Each time ``n_iter_no_change + 1`` consecutive epochs fail to decrease
+          training loss by at least tol, or fail to increase validation score
+          by at least tol if 'early_stopping' is on, the current learning rate
+          is divided by 5.
+
+        Only used when ``solver='sgd'``.
+
+    learning_rate_init : float, default=0.001
+        The initial learning rate used. It controls the step-size
+        in updating the weights. Only used when solver='sgd' or 'adam'.
+
+    power_t : float, default=0.5
+        The exponent for inverse scaling learning rate.
+        It is used in updating effective learning rate when the learning_rate
+        is set to 'invscaling'. Only used when solver='sgd'.
+
+    max_iter : int, default=200
+        Maximum number of iterations. The solver iterates until convergence
+        (determined by 'tol') or this number of iterations. For stochastic
+        solvers ('sgd', 'adam'), note that this determines the number of epochs
+        (how many times each data point will be used), not the number of
+        gradient steps.
+
+    shuffle : bool, default=True
+        Whether to shuffle samples in each iteration. Only used when
+        solver='sgd' or 'adam'.
+
+    random_state : int, RandomState instance, default=None
+        Determines random number generation for weights and bias
+        initialization, train-test split if early stopping is used, and batch
+        sampling when solver='sgd' or 'adam'.
+        Pass an int for reproducible results across multiple function calls.
+        The numbers drawn are those scikit-learn draws, in the same order.
+
+    tol : float, default=1e-4
+        Tolerance for the optimization. When the loss or score is not improving
+        by at least ``tol`` for ``n_iter_no_change`` consecutive iterations,
+        unless ``learning_rate`` is set to 'adaptive', convergence is
+        considered to be reached and training stops.
+
+    verbose : bool, default=False
+        Whether to print progress messages to stdout.
+
+    warm_start : bool, default=False
+        When set to True, reuse the solution of the previous
+        call to fit as initialization, otherwise, just erase the
+        previous solution.
+
+    momentum : float, default=0.9
+        Momentum for gradient descent update. Should be between 0 and 1. Only
+        used when solver='sgd'.
+
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum. Only used when solver='sgd' and
+        momentum > 0.
+
+    early_stopping : bool, default=False
+        Whether to use early stopping to terminate training when validation
+        score is not improving. If set to True, it will automatically set
+        aside ``validation_fraction`` of training data as validation and
+        terminate training when validation score is not improving by at least
+        ``tol`` for ``n_iter_no_change`` consecutive epochs.
+        If early stopping is False, then the training stops when the training
+        loss does not improve by more than ``tol`` for ``n_iter_no_change``
+        consecutive passes over the training set.
+        Only effective when solver='sgd' or 'adam'.
+
+    validation_fraction : float, default=0.1
+        The proportion of training data to set aside as validation set for
+        early stopping. Must be between 0 and 1.
+        Only used if early_stopping is True.
+
+    beta_1 : float, default=0.9
+        Exponential decay rate for estimates of first moment vector in adam,
+        should be in [0, 1). Only used when solver='adam'.
+
+    beta_2 : float, default=0.999
+        Exponential decay rate for estimates of second moment vector in adam,
+        should be in [0, 1). Only used when solver='adam'.
+
+    epsilon : float, default=1e-8
+        Value for numerical stability in adam. Only used when solver='adam'.
+
+    n_iter_no_change : int, default=10
+        Maximum number of epochs to not meet ``tol`` improvement.
+        Only effective when solver='sgd' or 'adam'.
+
+    max_fun : int, default=15000
+        Only used when solver='lbfgs'. Maximum number of loss function calls.
+        The solver iterates until convergence (determined by 'tol'), number
+        of iterations reaches max_iter, or this number of loss function calls.
+        Note that number of loss function calls will be greater than or equal
+        to the number of iterations for the `MLPRegressor`.
+
+    Attributes
+    ----------
+    loss_ : float
+        The current loss computed with the loss function.
+
+    best_loss_ : float or None
+        The minimum loss reached by the solver throughout fitting.
+        If `early_stopping=True`, this attribute is set to `None`. Refer to
+        the `best_validation_score_` fitted attribute instead.
+        Only accessible when solver='sgd' or 'adam'.
+
+    loss_curve_ : list of shape (`n_iter_`,)
+        Loss value evaluated at the end of each training step.
+        The ith element in the list represents the loss at the ith iteration.
+        Only accessible when solver='sgd' or 'adam'.
+
+    validation_scores_ : list of shape (`n_iter_`,) or None
+        The score at each iteration on a held-out validation set. The score
+        reported is the R2 score. Only available if `early_stopping=True`,
+        otherwise the attribute is set to `None`.
+        Only accessible when solver='sgd' or 'adam'.
+
+    best_validation_score_ : float or None
+        The best validation score (i.e. R2 score) that triggered the
+        early stopping. Only available if `early_stopping=True`, otherwise the
+        attribute is set to `None`.
+        Only accessible when solver='sgd' or 'adam'.
+
+    t_ : int
+        The number of training samples seen by the solver during fitting.
+        Mathematically equals `n_iters * X.shape[0]`, it means
+        `time_step` and it is used by optimizer's learning rate scheduler.
+
+    coefs_ : list of shape (n_layers - 1,)
+        The ith element in the list represents the weight matrix corresponding
+        to layer i.
+
+    intercepts_ : list of shape (n_layers - 1,)
+        The ith element in the list represents the bias vector corresponding to
+        layer i + 1.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit. Defined only when `X`
+        has feature names that are all strings.
+
+    n_iter_ : int
+        The number of iterations the solver has run.
+
+    n_layers_ : int
+        Number of layers.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Name of the output activation function ('identity', or 'exp' for the
+        Poisson loss).
+
+    See Also
+    --------
+    MLPClassifier : Multi-layer Perceptron classifier.
+    sklearn.neural_network.MLPRegressor : scikit-learn's estimator, which
+        this one replaces.
+
+    Notes
+    -----
+    MLPRegressor trains iteratively since at each time step
+    the partial derivatives of the loss function with respect to the model
+    parameters are computed to update the parameters.
+
+    It can also have a regularization term added to the loss function
+    that shrinks model parameters to prevent overfitting.
+
+    This implementation works with data represented as dense and sparse numpy
+    arrays of floating point values, in float64 or float32 (the dtype it trains
+    in, the targets included). Its results do not depend on the number of
+    threads. Where it deliberately behaves differently from scikit-learn, the
+    :ref:`differences` page says so.
+
+    References
+    ----------
+    Hinton, Geoffrey E. "Connectionist learning procedures."
+    Artificial intelligence 40.1 (1989): 185-234.
+
+    Glorot, Xavier, and Yoshua Bengio.
+    "Understanding the difficulty of training deep feedforward neural networks."
+    International Conference on Artificial Intelligence and Statistics. 2010.
+
+    He, Kaiming, et al (2015). "Delving deep into rectifiers:
+    Surpassing human-level performance on imagenet classification."
+    arXiv:1502.01852.
+
+    Kingma, Diederik, and Jimmy Ba (2014).
+    "Adam: A method for stochastic optimization." arXiv:1412.6980.
+
+    Examples
+    --------
+    >>> from fastmlp import MLPRegressor
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.model_selection import train_test_split
+    >>> X, y = make_regression(n_samples=200, n_features=20, random_state=1)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y,
+    ...                                                     random_state=1)
+    >>> regr = MLPRegressor(random_state=1, max_iter=2000, tol=0.1)
+    >>> regr.fit(X_train, y_train)
+    MLPRegressor(max_iter=2000, random_state=1, tol=0.1)
+    >>> regr.predict(X_test[:2]).round(2)
+    array([  28.98, -290.75])
+    >>> round(regr.score(X_test, y_test), 2)
+    0.98
     """
 
     _parameter_constraints: dict = dict(SklearnMLPRegressor._parameter_constraints)
@@ -760,14 +1398,20 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with a single iteration over the given data.
 
+        It raises for ``early_stopping=True``.
+
         Parameters
         ----------
-        X : ndarray of shape (n_samples, n_features)
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            The input data.
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
         sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights. None gives every sample weight one.
 
         Returns
         -------
         self : object
+            Trained MLP model.
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)

@@ -12,13 +12,49 @@ class InconsistentVersionWarning(_SklearnVersionWarning):
     than the one that pickled it.
 
     A subclass of scikit-learn's ``InconsistentVersionWarning``, so a filter on
-    scikit-learn's warning applies to fastmlp's too.
+    scikit-learn's warning applies to fastmlp's too. A model pickled with another
+    scikit-learn version warns with scikit-learn's own warning. See
+    :ref:`persistence`.
+
+    Parameters
+    ----------
+    estimator_name : str
+        Estimator name.
+    current_fastmlp_version : str
+        Current fastmlp version.
+    original_fastmlp_version : str
+        Original fastmlp version, that of the pickle ("unknown" where it has
+        none).
 
     Attributes
     ----------
     estimator_name : str
+        Estimator name.
     current_fastmlp_version : str
+        Current fastmlp version.
     original_fastmlp_version : str
+        Original fastmlp version.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn.exceptions import InconsistentVersionWarning as SklearnWarning
+    >>> from fastmlp import InconsistentVersionWarning
+    >>> issubclass(InconsistentVersionWarning, SklearnWarning)
+    True
+    >>> warning = InconsistentVersionWarning(estimator_name="MLPClassifier",
+    ...                                      current_fastmlp_version="0.2.0",
+    ...                                      original_fastmlp_version="0.1.0")
+    >>> print(str(warning).splitlines()[0])  # doctest: +NORMALIZE_WHITESPACE
+    Trying to unpickle estimator MLPClassifier from fastmlp version 0.1.0 when
+    using fastmlp version 0.2.0. This might lead to breaking code or invalid
+    results. Use at your own risk. For more info please refer to:
+
+    To make loading a model of another version an error:
+
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", InconsistentVersionWarning)
+    ...     # model = joblib.load("model.joblib")
     """
 
     def __init__(self, *, estimator_name, current_fastmlp_version, original_fastmlp_version):

@@ -9,6 +9,27 @@ lacks there too: the exponential output of ``loss="poisson"``, and the
 classifier exports in float32 only (onnxruntime has no float64 Binarizer).
 
 Needs skl2onnx (``pip install fastmlp[onnx]``; onnxruntime runs the models).
+See :ref:`onnx`.
+
+Examples
+--------
+>>> import numpy as np
+>>> import onnxruntime as ort
+>>> from skl2onnx import to_onnx
+>>> from sklearn.datasets import load_iris
+>>> import fastmlp.onnx
+>>> from fastmlp import MLPClassifier
+>>> X, y = load_iris(return_X_y=True)
+>>> X = X.astype(np.float32)
+>>> clf = MLPClassifier(solver="lbfgs", max_iter=300, random_state=0).fit(X, y)
+>>> onx = to_onnx(clf, X[:1], options={"zipmap": False})
+>>> session = ort.InferenceSession(onx.SerializeToString(),
+...                                providers=["CPUExecutionProvider"])
+>>> labels, probabilities = session.run(None, {"X": X})
+>>> bool((labels == clf.predict(X)).all())
+True
+>>> bool(np.abs(probabilities - clf.predict_proba(X)).max() < 1e-5)
+True
 """
 from types import SimpleNamespace
 
