@@ -1,4 +1,5 @@
-/* The elementwise loops of the relu layers and the outer product, built for
+/* The elementwise loops of the relu layers, the outer product through relu's mask
+ * and the sum of squares, built for
  * AVX-512, AVX2 and the baseline, the CPU choosing at load time (GCC's
  * target_clones).
  *
@@ -61,28 +62,7 @@ static inline void fastmlp_prefetch(const void* p, size_t bytes)
                 out[k] += x[r * n + k];                                               \
     }
 
-/* The outer product c[i, j] = x[i sx] * y[j sy] of a column and a row, c (m, n)
- * row-major with leading dimension ldc: a matrix product with inner size 1, one
- * rounded multiplication per element, as BLAS's. */
-#define FASTMLP_OUTER(T)                                                              \
-    FASTMLP_CLONES static void fastmlp_outer_##T(const T* x, ptrdiff_t sx,            \
-                                                 const T* y, ptrdiff_t sy,            \
-                                                 ptrdiff_t m, ptrdiff_t n,            \
-                                                 T* __restrict c, ptrdiff_t ldc)      \
-    {                                                                                 \
-        for (ptrdiff_t i = 0; i < m; i++) {                                           \
-            T xi = x[i * sx];                                                         \
-            T* row = c + i * ldc;                                                     \
-            if (sy == 1)                                                              \
-                for (ptrdiff_t j = 0; j < n; j++)                                     \
-                    row[j] = xi * y[j];                                               \
-            else                                                                      \
-                for (ptrdiff_t j = 0; j < n; j++)                                     \
-                    row[j] = xi * y[j * sy];                                          \
-        }                                                                             \
-    }
-
-/* The same outer product through relu's derivative, in one pass: c[i, j] =
+/* The outer product of a column and a row through relu's derivative, in one pass: c[i, j] =
  * x[i] * y[j] where a[i, j] = relu(z) != 0, else 0; a and c (m, n) row-major.
  * The delta of a relu layer feeding a one-unit layer. */
 #define FASTMLP_OUTER_RELU(T)                                                         \
@@ -97,8 +77,26 @@ static inline void fastmlp_prefetch(const void* p, size_t bytes)
         }                                                                             \
     }
 
-FASTMLP_OUTER(float)
-FASTMLP_OUTER(double)
+/* x[0]^2 + ... + x[n-1]^2 in double: eight partial sums, lane j taking x[j],
+ * x[j + 8], ... in order, added lane after lane, then the last elements in order;
+ * the same bits whichever clone runs. The L2 penalty's ||W||^2. */
+#define FASTMLP_SUM_SQUARES(T)                                                        \
+    FASTMLP_CLONES static double fastmlp_sum_squares_##T(const T* x, ptrdiff_t n)    \
+    {                                                                                 \
+        double s[8] = {0, 0, 0, 0, 0, 0, 0, 0}, t = 0;                                \
+        ptrdiff_t i = 0;                                                              \
+        for (; i + 8 <= n; i += 8)                                                    \
+            for (int j = 0; j < 8; j++)                                               \
+                s[j] += (double) x[i + j] * (double) x[i + j];                        \
+        for (int j = 0; j < 8; j++)                                                   \
+            t += s[j];                                                                \
+        for (; i < n; i++)                                                            \
+            t += (double) x[i] * (double) x[i];                                       \
+        return t;                                                                     \
+    }
+
+FASTMLP_SUM_SQUARES(float)
+FASTMLP_SUM_SQUARES(double)
 FASTMLP_OUTER_RELU(float)
 FASTMLP_OUTER_RELU(double)
 FASTMLP_ELEMENTWISE(float)

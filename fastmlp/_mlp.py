@@ -37,16 +37,11 @@ from ._functions import (
 from ._optimizers import optimizer_from_state, optimizer_state
 from ._persistence import check_versions, stamp
 from ._solver import fit_lbfgs, fit_stochastic, in_place
-from ._threads import blas_single_threaded, prediction_policy
+from ._threads import prediction_policy
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 _PREDICT_CHUNK = 4096    # rows a prediction pushes through the network at once
 _SMALL_PREDICT = 64      # predictions up to this many rows run on the calling thread
-# BLAS runs a product of up to this many multiply-adds on one thread whatever its
-# thread count: OpenBLAS threads none up to 65536 (interface/gemm.c's
-# SMP_THRESHOLD_MIN) x GEMM_MULTITHREAD_THRESHOLD, 4 in its default build (numpy's
-# and SciPy's wheels)
-_SERIAL_PRODUCT = 65536 * 4
 # the compiled predict for each item size, chosen once instead of at every call
 _PREDICT = {4: predict["float"], 8: predict["double"]}
 
@@ -143,17 +138,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
     def _make_small_layout(self):
         """Cache, with what it depends on, the layout of predictions of a few rows
-        read in place (made once: its cost matters to the latency of one row), and
-        how many rows a prediction may have without holding BLAS at one thread:
-        one (a row times each matrix: our own loop, or BLAS's gemv, whose threads
-        share out the outputs, not their sums), or as many as keep every product
-        within _SERIAL_PRODUCT multiply-adds, up to _SMALL_PREDICT (the hold costs
-        about 10 us, more than a small network's prediction; more rows than that
-        run the core's tiles, always held)."""
-        widest = max(c.shape[0] * c.shape[1] for c in self.coefs_)
+        read in place (made once: its cost matters to the latency of one row)."""
         self._small_predict_layout = (self._small_layout_key(),
-                                      self._layout(_SMALL_PREDICT, input_block=False),
-                                      max(1, min(_SMALL_PREDICT, _SERIAL_PRODUCT // widest)))
+                                      self._layout(_SMALL_PREDICT, input_block=False))
 
     def _small_layout(self):
         """The cached layout of a few rows, or None where there is none or the
@@ -422,19 +409,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         return self._layout(min(X.shape[0], _PREDICT_CHUNK), input_block=not read_in_place)
 
     def _forward_pass_fast(self, X, check_input=True):
-        """Output of the network for X, of shape (n_samples, n_outputs). Where BLAS
-        could run one of its products on several threads, computed with BLAS held at
-        one thread, whatever other Python threads do meanwhile: its bits then depend
-        on no thread count (BLAS's threads round a product differently)."""
-        cached = self.__dict__.get("_small_predict_layout")
-        shape = getattr(X, "shape", ())
-        if len(shape) == 2 and shape[0] <= (1 if cached is None else cached[2]):
-            return self._forward(X, check_input)
-        with blas_single_threaded():
-            return self._forward(X, check_input)
-
-    def _forward(self, X, check_input):
-        """_forward_pass_fast's work, with BLAS held where it must be."""
+        """Output of the network for X, of shape (n_samples, n_outputs). The core's
+        own products: no BLAS, whose thread count would change the bits."""
         small = self._small_layout()
         if small is not None and "feature_names_in_" not in self.__dict__:
             # the short path of a few C-ordered finite rows in the weights' dtype, on

@@ -153,26 +153,25 @@ def fit_stochastic(est, X, Y, y, sample_weight, params, incremental, tasks=None)
     policy = fit_policy()
     try:
         est.n_iter_ = 0
-        with blas_single_threaded():
-            for _ in range(est.max_iter):
-                if est.shuffle:
-                    # what sklearn.utils.shuffle draws, compounding epoch after epoch:
-                    # shuffling `order` in place moves its entries as the same swaps
-                    # move arange(n_train) into permutation(n_train)
-                    est._random_state.shuffle(order)
-                rows = order if train_idx is None else train_idx[order]
-                if given is not None:
-                    check_batch_weights(given[rows], batch_size)
-                if tasks is not None:
-                    tasks.epoch_begin(params)
-                loss_sum = run_epoch(ws, params, grads, optimizer, X_in, Y, sample_weight,
-                                     rows, batch_size, policy)
-                stop = end_of_epoch(est, loss_sum / n_train, n_train, optimizer, validation,
-                                    incremental)
-                if tasks is not None:
-                    stop = tasks.epoch_end(params) or stop    # a callback's stop
-                if stop:
-                    break
+        for _ in range(est.max_iter):
+            if est.shuffle:
+                # what sklearn.utils.shuffle draws, compounding epoch after epoch:
+                # shuffling `order` in place moves its entries as the same swaps
+                # move arange(n_train) into permutation(n_train)
+                est._random_state.shuffle(order)
+            rows = order if train_idx is None else train_idx[order]
+            if given is not None:
+                check_batch_weights(given[rows], batch_size)
+            if tasks is not None:
+                tasks.epoch_begin(params)
+            loss_sum = run_epoch(ws, params, grads, optimizer, X_in, Y, sample_weight,
+                                 rows, batch_size, policy)
+            stop = end_of_epoch(est, loss_sum / n_train, n_train, optimizer, validation,
+                                incremental)
+            if tasks is not None:
+                stop = tasks.epoch_end(params) or stop    # a callback's stop
+            if stop:
+                break
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
 

@@ -1,4 +1,4 @@
-"""How many threads the compiled core may use, and BLAS held at one thread.
+"""How many threads the compiled core may use, and BLAS held at one thread for lbfgs.
 
 The count follows scikit-learn's convention for its own OpenMP estimators
 (``sklearn.utils._openmp_helpers._openmp_effective_n_threads``): with
@@ -8,11 +8,12 @@ the CPUs this process may use: its affinity mask, a container's CPU quota and
 the physical cores (joblib's ``cpu_count``). How many of those threads each chunk
 of work actually runs on is the compiled core's policy (``_core/_team.pyx``).
 
-Inside the core's parallel work every BLAS call works on one tile, so BLAS itself
-is held at one thread while the core runs (``blas_single_threaded``). BLAS's thread
-count is the process's, shared by every Python thread: the holds are counted, so
-that calls from several threads at once all run with BLAS on one thread and leave
-it with the threads it had.
+The core's products are its own (no BLAS). SciPy's L-BFGS-B works on the
+parameter vector with BLAS, whose threads would round its sums differently, so an
+lbfgs fit holds BLAS at one thread (``blas_single_threaded``). BLAS's thread count
+is the process's, shared by every Python thread: the holds are counted, so that
+calls from several threads at once all run with BLAS on one thread and leave it
+with the threads it had.
 """
 import os
 import threading

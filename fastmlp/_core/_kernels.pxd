@@ -1,4 +1,4 @@
-# The per-element kernels of the compiled core, and the row-major GEMM.
+# The per-element kernels of the compiled core and the loops over them.
 #
 # Each activation's forward formula sits beside its derivative. Derivatives are
 # written in terms of the activation's *output* a = f(z), as scikit-learn's
@@ -7,14 +7,13 @@
 #
 # Everything here is `inline noexcept nogil`, holds no Python object and is
 # compiled into each module that cimports it, as are the C loops it calls:
-# csrc/fastmlp_elementwise.h (relu, column sums, outer products, vectorised for the
-# CPU at load time), csrc/fastmlp_small.h (a small network's products, without BLAS)
-# and csrc/fastmlp_rowvec.h (one row times a matrix, AVX-512).
+# csrc/fastmlp_elementwise.h (relu, column sums, outer products, the sum of
+# squares, vectorised for the CPU at load time) and csrc/fastmlp_small.h (a small
+# network's products). The other products are the engine's (_engine.pxd).
 
 from cython cimport floating
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.math cimport log, tanh, tanhf
-from scipy.linalg.cython_blas cimport ddot, dgemm, dgemv, sdot, sgemm, sgemv
 
 
 cdef extern from "fastmlp_openmp.h":
@@ -34,16 +33,13 @@ cdef extern from "fastmlp_elementwise.h":
                                    float* out) noexcept nogil
     void fastmlp_column_sums_double(const double* x, Py_ssize_t rows, Py_ssize_t n,
                                     double* out) noexcept nogil
-    void fastmlp_outer_float(const float* x, Py_ssize_t sx, const float* y, Py_ssize_t sy,
-                             Py_ssize_t m, Py_ssize_t n, float* c, Py_ssize_t ldc) noexcept nogil
-    void fastmlp_outer_double(const double* x, Py_ssize_t sx, const double* y,
-                              Py_ssize_t sy, Py_ssize_t m, Py_ssize_t n, double* c,
-                              Py_ssize_t ldc) noexcept nogil
     void fastmlp_prefetch(const void* p, size_t bytes) noexcept nogil
     void fastmlp_outer_relu_float(const float* x, const float* y, const float* a,
                                   Py_ssize_t m, Py_ssize_t n, float* c) noexcept nogil
     void fastmlp_outer_relu_double(const double* x, const double* y, const double* a,
                                    Py_ssize_t m, Py_ssize_t n, double* c) noexcept nogil
+    double fastmlp_sum_squares_float(const float* x, Py_ssize_t n) noexcept nogil
+    double fastmlp_sum_squares_double(const double* x, Py_ssize_t n) noexcept nogil
 
 
 cdef extern from "fastmlp_small.h":
@@ -74,13 +70,6 @@ cdef extern from "fastmlp_exp.h":
                                     Py_ssize_t n) noexcept nogil
     void fastmlp_bias_softmax_double(double* z, const double* b, Py_ssize_t rows,
                                      Py_ssize_t n) noexcept nogil
-
-
-cdef extern from "fastmlp_rowvec.h":
-    int fastmlp_row_times_matrix_float(const float* a, const float* B, int ldb, float* c,
-                                       int k, int n) noexcept nogil
-    int fastmlp_row_times_matrix_double(const double* a, const double* B, int ldb,
-                                        double* c, int k, int n) noexcept nogil
 
 
 cpdef enum Activation:
@@ -274,93 +263,9 @@ cdef inline void rows_t_times(const floating* a, Py_ssize_t lda, const Py_ssize_
         fastmlp_rows_t_times_double(a, lda, idx, m, k, d, n, g)
 
 
-# ---------------------------------------------------------------------------
-# Row-major GEMM through SciPy's BLAS
-# ---------------------------------------------------------------------------
-
-cdef inline bint row_times_matrix(const floating* a, const floating* B, int ldb,
-                                  floating* c, int k, int n) noexcept nogil:
-    """c[0:n] = a[0:k] @ B[0:k, 0:n] by csrc/fastmlp_rowvec.h's loop; False (c not
-    written) where the CPU has no AVX-512."""
+cdef inline double sum_of_squares(const floating* x, Py_ssize_t n) noexcept nogil:
+    """x . x, summed in double in a fixed order (csrc/fastmlp_elementwise.h)."""
     if floating is float:
-        return fastmlp_row_times_matrix_float(a, B, ldb, c, k, n)
+        return fastmlp_sum_squares_float(x, n)
     else:
-        return fastmlp_row_times_matrix_double(a, B, ldb, c, k, n)
-
-
-cdef inline void gemv(char trans, int rows, int cols, floating alpha,
-                      const floating* a, int lda, const floating* x, int incx,
-                      floating beta, floating* y, int incy) noexcept nogil:
-    """y = alpha op(A) x + beta y for column-major A of shape (rows, cols): BLAS's
-    gemv in the dtype at hand."""
-    if floating is float:
-        sgemv(&trans, &rows, &cols, &alpha, <float*> a, &lda, <float*> x, &incx,
-              &beta, y, &incy)
-    else:
-        dgemv(&trans, &rows, &cols, &alpha, <double*> a, &lda, <double*> x, &incx,
-              &beta, y, &incy)
-
-
-cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
-                      floating alpha, const floating* a, int lda,
-                      const floating* b, int ldb, floating beta,
-                      floating* c, int ldc) noexcept nogil:
-    """C = alpha op(A) op(B) + beta C for row-major C of shape (m, n).
-
-    A row-major matrix is the transpose of a column-major one, so this is the
-    column-major C^T = op(B)^T op(A)^T: swap the operands and the sizes.
-
-    Three shapes of the small networks take loops of our own, where BLAS's fixed
-    cost per call is most of the work: an inner size of 1 (the delta before a
-    one-unit output layer) is an outer product (csrc/fastmlp_elementwise.h); a
-    single row times B (m == 1, a one-row prediction) and A^T times one column (the
-    weight gradient of a one-unit output layer) are a row times a matrix, which our
-    AVX-512 loop reads once (csrc/fastmlp_rowvec.h). Otherwise a product with one
-    row or one column (the forward product into a one-unit layer) is BLAS's gemv,
-    which has no packing to pay for.
-    """
-    cdef char ta = b'T' if trans_a else b'N'
-    cdef char tb = b'T' if trans_b else b'N'
-    cdef char t_at = b'N' if trans_a else b'T'     # op(A) as an op of column-major A^T
-    if alpha == 1 and beta == 0:
-        if k == 1:             # outer product of A's column and B's row
-            if floating is float:
-                fastmlp_outer_float(a, 1 if trans_a else lda, b, ldb if trans_b else 1,
-                                    m, n, c, ldc)
-            else:
-                fastmlp_outer_double(a, 1 if trans_a else lda, b, ldb if trans_b else 1,
-                                     m, n, c, ldc)
-            return
-        if m == 1 and not trans_a and not trans_b:      # a row times B
-            if row_times_matrix(a, b, ldb, c, k, n):
-                return
-        if n == 1 and trans_a and not trans_b and ldb == 1 and ldc == 1:
-            # A^T b = (b^T A)^T: the column b, read as a row, times A
-            if row_times_matrix(b, a, lda, c, k, m):
-                return
-    if m == 1 and not trans_a:
-        # c^T = op(B)^T a^T: row-major B is column-major B^T of shape (cols, rows)
-        gemv(tb, n if not trans_b else k, k if not trans_b else n, alpha, b, ldb,
-             a, 1, beta, c, 1)
-        return
-    if n == 1:
-        # c = op(A) b: row-major A is column-major A^T (so op(A) is A^T's transpose
-        # unless trans_a); b is a column of stride ldb, or a row when B is transposed
-        gemv(t_at, m if trans_a else k, k if trans_a else m,
-             alpha, a, lda, b, 1 if trans_b else ldb, beta, c, ldc)
-        return
-    if floating is float:
-        sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
-              &beta, c, &ldc)
-    else:
-        dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*> b, &ldb, <double*> a, &lda,
-              &beta, c, &ldc)
-
-
-cdef inline double sum_of_squares(const floating* x, int n) noexcept nogil:
-    """x . x through BLAS's dot, in x's precision as NumPy's np.dot(s, s)."""
-    cdef int one = 1
-    if floating is float:
-        return sdot(&n, <float*> x, &one, <float*> x, &one)
-    else:
-        return ddot(&n, <double*> x, &one, <double*> x, &one)
+        return fastmlp_sum_squares_double(x, n)

@@ -1,5 +1,5 @@
 """Thread count of the compiled core, the enums shared with Python, and ways for
-tests to reach the core's matrix products, relu loops and column sums."""
+tests to reach the core's elementwise loops and a small network's products."""
 from cython cimport floating
 
 from ._kernels cimport (
@@ -8,11 +8,11 @@ from ._kernels cimport (
     activation_backward,
     bias_activation,
     column_sums,
-    gemm,
     omp_get_max_threads,
     outer_relu,
     rows_t_times,
     rows_times,
+    sum_of_squares,
 )
 
 # The cpdef enums of _kernels.pxd (Activation, Loss) are exported from here.
@@ -23,27 +23,9 @@ def max_threads():
     return omp_get_max_threads()
 
 
-def matmul(const floating[:, :] A, const floating[:, :] B, floating[:, :] out,
-           bint trans_a=False, bint trans_b=False):
-    """out = op(A) @ op(B) through the core's `gemm`, op(M) = M.T where asked, for
-    tests: an inner size of 1 takes the outer-product loop, one row of op(A) or
-    A.T times one column the row-times-matrix loop, the rest BLAS. Each array's rows
-    must be contiguous; B and out may be column slices of wider arrays."""
-    cdef Py_ssize_t size = sizeof(floating)
-    cdef Py_ssize_t m = out.shape[0], n = out.shape[1]
-    cdef Py_ssize_t k = A.shape[0] if trans_a else A.shape[1]
-    if ((A.shape[1] if trans_a else A.shape[0]) != m
-            or (B.shape[1] if trans_b else B.shape[0]) != k
-            or (B.shape[0] if trans_b else B.shape[1]) != n):
-        raise ValueError("shapes do not match")
-    if A.strides[1] != size or B.strides[1] != size or out.strides[1] != size:
-        raise ValueError("rows must be contiguous")
-    if min(m, n, k) == 0:
-        raise ValueError("empty operand")
-    with nogil:
-        gemm(trans_a, trans_b, <int> m, <int> n, <int> k,
-             1, &A[0, 0], <int> (A.strides[0] // size), &B[0, 0], <int> (B.strides[0] // size),
-             0, &out[0, 0], <int> (out.strides[0] // size))
+def sum_squares(const floating[::1] x):
+    """x . x by the core's loop (the L2 penalty's), for tests."""
+    return sum_of_squares(&x[0], x.shape[0]) if x.shape[0] else 0.0
 
 
 def relu_layer(floating[:, ::1] z, const floating[::1] b):

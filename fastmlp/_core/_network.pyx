@@ -519,7 +519,7 @@ cdef double weights_squared(const Net* net, const floating* params) noexcept nog
     cdef double l2 = 0.0
     cdef Py_ssize_t i
     for i in range(net.n_layers):
-        l2 += sum_of_squares(params + net.coef_off[i], <int> (net.units[i] * net.units[i + 1]))
+        l2 += sum_of_squares(params + net.coef_off[i], net.units[i] * net.units[i + 1])
     return l2
 
 
