@@ -72,7 +72,7 @@ enum {
 #define FASTMLP_KC 512
 #endif
 #ifndef FASTMLP_AHEAD
-#define FASTMLP_AHEAD 8
+#define FASTMLP_AHEAD 16
 #endif
 #if defined(__GNUC__)
 #define FG_PREFETCH(p) __builtin_prefetch(p)
@@ -87,10 +87,7 @@ enum {
 #define FG_AHEAD FASTMLP_AHEAD
 #define FG_AHEAD_B 4
 #ifndef FASTMLP_KC_TN
-#define FASTMLP_KC_TN FASTMLP_KC
-#endif
-#ifndef FASTMLP_MC_TN
-#define FASTMLP_MC_TN FASTMLP_MC
+#define FASTMLP_KC_TN 256
 #endif
 #ifndef FASTMLP_MC
 #define FASTMLP_MC 96
@@ -147,7 +144,6 @@ FASTMLP_GEMM_TYPES(double)
 #define FG_KC FASTMLP_KC
 #define FG_MC FASTMLP_MC
 #define FG_KC_TN FASTMLP_KC_TN
-#define FG_MC_TN FASTMLP_MC_TN
 #define FG_V __m512d
 #define FG_LOAD(p) _mm512_loadu_pd(p)
 #define FG_STORE(p, v) _mm512_storeu_pd(p, v)
@@ -176,7 +172,6 @@ FASTMLP_GEMM_TYPES(double)
 #define FG_KC FASTMLP_KC
 #define FG_MC FASTMLP_MC
 #define FG_KC_TN FASTMLP_KC_TN
-#define FG_MC_TN FASTMLP_MC_TN
 #define FG_V __m512
 #define FG_LOAD(p) _mm512_loadu_ps(p)
 #define FG_STORE(p, v) _mm512_storeu_ps(p, v)
@@ -212,7 +207,6 @@ static const int fastmlp_lane_masks32[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
 #define FG_KC FASTMLP_KC
 #define FG_MC FASTMLP_MC
 #define FG_KC_TN FASTMLP_KC_TN
-#define FG_MC_TN FASTMLP_MC_TN
 #define FG_V __m256d
 #define FG_LOAD(p) _mm256_loadu_pd(p)
 #define FG_STORE(p, v) _mm256_storeu_pd(p, v)
@@ -241,7 +235,6 @@ static const int fastmlp_lane_masks32[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
 #define FG_KC FASTMLP_KC
 #define FG_MC FASTMLP_MC
 #define FG_KC_TN FASTMLP_KC_TN
-#define FG_MC_TN FASTMLP_MC_TN
 #define FG_V __m256
 #define FG_LOAD(p) _mm256_loadu_ps(p)
 #define FG_STORE(p, v) _mm256_storeu_ps(p, v)
@@ -301,7 +294,6 @@ typedef int fastmlp_vf_mask __attribute__((vector_size(FASTMLP_PORTABLE_BYTES)))
 #define FG_KC FASTMLP_KC
 #define FG_MC FASTMLP_MC
 #define FG_KC_TN FASTMLP_KC_TN
-#define FG_MC_TN FASTMLP_MC_TN
 #define FG_V FG_VD
 #define FG_LOAD(p) FG_PV_LOAD(FG_V, p)
 #define FG_STORE(p, v) FG_PV_STORE(p, v)
@@ -329,7 +321,6 @@ typedef int fastmlp_vf_mask __attribute__((vector_size(FASTMLP_PORTABLE_BYTES)))
 #define FG_KC FASTMLP_KC
 #define FG_MC FASTMLP_MC
 #define FG_KC_TN FASTMLP_KC_TN
-#define FG_MC_TN FASTMLP_MC_TN
 #define FG_V FG_VF
 #define FG_LOAD(p) FG_PV_LOAD(FG_V, p)
 #define FG_STORE(p, v) FG_PV_STORE(p, v)

@@ -9,11 +9,12 @@
  *   FG_L            lanes of one vector; a block is FG_MR rows x 2 vectors
  *   FG_KC           inner-dimension block: an operand block of FG_KC x (2 FG_L)
  *                   stays in the first-level cache while the rows run past it
- *   FG_AHEAD        rows of the weight gradient's operands asked for ahead
+ *   FG_AHEAD        rows of A asked for ahead as the weight gradient packs them
  *   FG_AHEAD_B      rows of a packed panel asked for ahead
  *   FG_PREFETCH(p)  ask for p's cache line
  *   FG_MC           rows of the output whose inner blocks stay in the second-level
  *                   cache while the panels run past them (a multiple of FG_MR)
+ *   FG_KC_TN        the weight gradient's block of the batch's rows
  *   FG_V            the vector type, and its operations:
  *     FG_LOAD(p), FG_STORE(p, v)            whole vectors, unaligned
  *     FG_LOADM(p, m), FG_STOREM(p, m, v)    the first m lanes only (0 < m < FG_L);
@@ -165,30 +166,24 @@ static inline __attribute__((always_inline)) FG_TARGET void FG_NAME(nn_body)(
 #undef FG_NN_ROW
 }
 
-/* The TN block: C[i, :] (i < M) = sum over p < k of a[p][f + i] * D[p, :], D's
- * row p at d + p * ldd: the weight gradient A^T D, a[p] the address of batch row
- * p of A, f the block's first feature. */
+/* The TN block: C[i, :] (i < M) = sum over p < k of a[p * M + i] * D[p, :], D's
+ * row p at d + p * ldd: the weight gradient A^T D, a the block's M features of
+ * the batch's rows, packed row after row (tn). */
 static inline __attribute__((always_inline)) FG_TARGET void FG_NAME(tn_body)(
-    const int M, const FG_T* const* a, ptrdiff_t f, const FG_T* d, ptrdiff_t ldd, ptrdiff_t k,
+    const int M, const FG_T* a, const FG_T* d, ptrdiff_t ldd, ptrdiff_t k,
     FG_T* c, ptrdiff_t ldc, int n0, int n1, int first, int last, const FG_EPI* e)
 {
 #define FG_TN_FMA(i)                                                                  \
     if (M > i) {                                                                      \
-        FG_V x = FG_SET1(ar[i]);                                                      \
+        FG_V x = FG_SET1(ap[i]);                                                      \
         c##i##_0 = FG_FMA(x, d0, c##i##_0);                                           \
         c##i##_1 = FG_FMA(x, d1, c##i##_1);                                           \
     }
     FG_ROWS(FG_EPI_PREFETCH)
     FG_ROWS(FG_INIT)
     for (ptrdiff_t p = 0; p < k; p++) {
-        const FG_T* ar = a[p] + f;
+        const FG_T* ap = a + p * M;
         const FG_T* dp = d + p * ldd;
-        if (p + FG_AHEAD < k) {     /* rows a page or more apart: no prefetcher follows */
-            FG_PREFETCH(a[p + FG_AHEAD] + f);
-            FG_PREFETCH(a[p + FG_AHEAD] + f + M - 1);
-            FG_PREFETCH(dp + FG_AHEAD * ldd);
-            FG_PREFETCH(dp + FG_AHEAD * ldd + 2 * FG_L - 1);
-        }
         FG_V d0 = FG_LD(dp, n0), d1 = FG_LD(dp + FG_L, n1);
         FG_ROWS(FG_TN_FMA)
     }
@@ -208,11 +203,10 @@ static inline __attribute__((always_inline)) FG_TARGET void FG_NAME(tn_body)(
     }
 #define FG_TN_BLOCK(MM)                                                               \
     static FG_TARGET __attribute__((noinline)) void FG_NAME(tn_##MM)(                 \
-        const FG_T* const* a, ptrdiff_t f, const FG_T* d, ptrdiff_t ldd, ptrdiff_t k,  \
-        FG_T* c, ptrdiff_t ldc, int n0, int n1, int first, int last,                   \
-        const FG_EPI* e)                                                        \
+        const FG_T* a, const FG_T* d, ptrdiff_t ldd, ptrdiff_t k, FG_T* c,            \
+        ptrdiff_t ldc, int n0, int n1, int first, int last, const FG_EPI* e)          \
     {                                                                                 \
-        FG_NAME(tn_body)(MM, a, f, d, ldd, k, c, ldc, n0, n1, first, last, e);        \
+        FG_NAME(tn_body)(MM, a, d, ldd, k, c, ldc, n0, n1, first, last, e);           \
     }
 FG_NN_BLOCK(FG_MR, 0) FG_NN_BLOCK(FG_MR, 1)
 FG_NN_BLOCK(4, 0) FG_NN_BLOCK(4, 1)
@@ -246,19 +240,19 @@ static inline ptrdiff_t FG_NAME(even_block)(ptrdiff_t n, ptrdiff_t most, ptrdiff
 #if FG_MR > 8
 #define FG_BY_BLOCK(m, CALL)                                                          \
     do {                                                                              \
-        if ((m) == FG_MR) CALL(FG_MR);                                                \
-        else if ((m) == 8) CALL(8);                                                   \
-        else if ((m) == 4) CALL(4);                                                   \
-        else if ((m) == 2) CALL(2);                                                   \
-        else CALL(1);                                                                 \
+        if ((m) == FG_MR) { CALL(FG_MR); }                                            \
+        else if ((m) == 8) { CALL(8); }                                               \
+        else if ((m) == 4) { CALL(4); }                                               \
+        else if ((m) == 2) { CALL(2); }                                               \
+        else { CALL(1); }                                                             \
     } while (0)
 #else
 #define FG_BY_BLOCK(m, CALL)                                                          \
     do {                                                                              \
-        if ((m) == FG_MR) CALL(FG_MR);                                                \
-        else if ((m) == 4) CALL(4);                                                   \
-        else if ((m) == 2) CALL(2);                                                   \
-        else CALL(1);                                                                 \
+        if ((m) == FG_MR) { CALL(FG_MR); }                                            \
+        else if ((m) == 4) { CALL(4); }                                               \
+        else if ((m) == 2) { CALL(2); }                                               \
+        else { CALL(1); }                                                             \
     } while (0)
 #endif
 
@@ -327,35 +321,42 @@ static FG_TARGET void FG_NAME(nn)(const FG_ARGS* g, ptrdiff_t r0, ptrdiff_t r1,
 }
 
 /* G[f0:f1, j0:j1] (+ epilogue) = A[:, f0:f1]^T @ D[:, j0:j1] over the k rows of A
- * and D: rows[p] is the address of A's row p, D's row p at d + p * ldd. The loops
- * as nn's, with G's rows (A's features) in the place of C's. */
+ * and D: rows[p] is the address of A's row p, D's row p at d + p * ldd. Loops, outer
+ * to inner: FG_KC_TN of the batch's rows; blocks of G's rows (A's features), whose
+ * part of A is first packed row after row into a buffer that stays in the
+ * first-level cache (the rows of A are far apart, and no prefetcher follows them);
+ * D's panels, streaming from the second-level cache. */
 static FG_TARGET void FG_NAME(tn)(const FG_ARGS* g, ptrdiff_t f0, ptrdiff_t f1,
                                   ptrdiff_t j0, ptrdiff_t j1)
 {
     enum { NR = 2 * FG_L };
-    ptrdiff_t mc = FG_NAME(even_block)(f1 - f0, FG_MC_TN, FG_MR);
+    FG_T packed[FG_KC_TN * FG_MR];
     ptrdiff_t kc = FG_NAME(even_block)(g->k, FG_KC_TN, 1);
-    for (ptrdiff_t i0 = f0; i0 < f1; i0 += mc) {
-        ptrdiff_t i1 = f1 - i0 < mc ? f1 : i0 + mc;
-        for (ptrdiff_t k0 = 0; k0 < g->k; k0 += kc) {
-            ptrdiff_t kk = g->k - k0 < kc ? g->k - k0 : kc;
-            int first = k0 == 0, last = k0 + kk == g->k;
+    for (ptrdiff_t k0 = 0; k0 < g->k; k0 += kc) {
+        ptrdiff_t kk = g->k - k0 < kc ? g->k - k0 : kc;
+        int first = k0 == 0, last = k0 + kk == g->k;
+        for (ptrdiff_t i = f0; i < f1;) {
+            int m = FG_NAME(block_rows)(f1 - i);
+#define FG_TN_PACK(MM)                                                                \
+            for (ptrdiff_t p = 0; p < kk; p++) {                                      \
+                if (p + FG_AHEAD < kk)                                                \
+                    FG_PREFETCH(g->rows[k0 + p + FG_AHEAD] + i);                      \
+                memcpy(packed + p * (MM), g->rows[k0 + p] + i, (MM) * sizeof(FG_T));  \
+            }
+            FG_BY_BLOCK(m, FG_TN_PACK);
+#undef FG_TN_PACK
             for (ptrdiff_t j = j0; j < j1; j += NR) {
                 int n0, n1;
-                FG_NAME(panel_lanes)(j1 - j, &n0, &n1);
+                FG_EPI e = FG_NAME(epi_at)(&g->epi, i, j);
+                FG_T* c = g->c + i * g->ldc + j;
                 const FG_T* d = g->b + k0 * g->ldb + j;
-                for (ptrdiff_t i = i0; i < i1;) {
-                    int m = FG_NAME(block_rows)(i1 - i);
-                    FG_EPI e = FG_NAME(epi_at)(&g->epi, i, j);
-                    FG_T* c = g->c + i * g->ldc + j;
+                FG_NAME(panel_lanes)(j1 - j, &n0, &n1);
 #define FG_TN_CALL(MM)                                                                \
-                    FG_NAME(tn_##MM)(g->rows + k0, i, d, g->ldb, kk, c, g->ldc, n0, n1, \
-                                     first, last, &e)
-                    FG_BY_BLOCK(m, FG_TN_CALL);
+                FG_NAME(tn_##MM)(packed, d, g->ldb, kk, c, g->ldc, n0, n1, first, last, &e)
+                FG_BY_BLOCK(m, FG_TN_CALL);
 #undef FG_TN_CALL
-                    i += m;
-                }
             }
+            i += m;
         }
     }
 }

@@ -9,7 +9,6 @@
 #undef FG_KC
 #undef FG_MC
 #undef FG_KC_TN
-#undef FG_MC_TN
 #undef FG_V
 #undef FG_LOAD
 #undef FG_STORE

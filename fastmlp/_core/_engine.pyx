@@ -84,16 +84,35 @@ def _tile_bounds(n, tiles, unit):
     return list(zip(starts[:tiles], starts[1:]))
 
 
+cdef _run_tiles(Product* p, bint single, bint tn, Py_ssize_t m, Py_ssize_t n, tiles,
+                int repeat):
+    """p's product (tn: A^T D, else A B) over m x n outputs in tiles[0] x tiles[1]
+    tiles, `repeat` times over; frees p.rows."""
+    cdef Py_ssize_t i0, i1, j0, j1
+    try:
+        for _ in range(repeat):
+            for i0, i1 in _tile_bounds(m, tiles[0], block_rows(single)):
+                for j0, j1 in _tile_bounds(n, tiles[1], panel_width(single)):
+                    if i0 < i1 and j0 < j1:
+                        with nogil:
+                            if tn:
+                                product_tn(p, single, i0, i1, j0, j1)
+                            else:
+                                product_nn(p, single, i0, i1, j0, j1)
+    finally:
+        free(<void*> p.rows)
+
+
 def nn(const floating[:, ::1] A, const floating[:, ::1] B, floating[:, ::1] out, rows=None,
        bint packed=True, epilogue="none", const floating[::1] bias=None,
-       const floating[:, ::1] act=None, tiles=(1, 1)):
-    """out = epilogue(A[rows] @ B), computed in tiles[0] x tiles[1] tiles of out.
+       const floating[:, ::1] act=None, tiles=(1, 1), int repeat=1):
+    """out = epilogue(A[rows] @ B), computed in tiles[0] x tiles[1] tiles of out
+    (`repeat` times over, for bench/tile_products.py).
 
     B (k, n) is packed into panels first, or read in place (packed=False); bias
     (n,) for the bias epilogues, act (m, n) the activations of the derivative ones."""
     cdef bint single = floating is float
     cdef Py_ssize_t m = out.shape[0], n = out.shape[1], k = B.shape[0]
-    cdef Py_ssize_t nr = panel_width(single), r0, r1, j0, j1
     if A.shape[1] != k or B.shape[1] != n or m != (A.shape[0] if rows is None else len(rows)):
         raise ValueError("shapes do not match")
     cdef int kind = EPILOGUES[epilogue]
@@ -117,24 +136,18 @@ def nn(const floating[:, ::1] A, const floating[:, ::1] B, floating[:, ::1] out,
     p.ld_act = n
     p.w = NULL
     p.rows = row_table(A, rows)
-    try:
-        for r0, r1 in _tile_bounds(m, tiles[0], block_rows(single)):
-            for j0, j1 in _tile_bounds(n, tiles[1], nr):
-                if r0 < r1 and j0 < j1:
-                    with nogil:
-                        product_nn(&p, single, r0, r1, j0, j1)
-    finally:
-        free(<void*> p.rows)
+    _run_tiles(&p, single, False, m, n, tiles, repeat)
     return np.asarray(out)
 
 
 def tn(const floating[:, ::1] A, const floating[:, ::1] D, floating[:, ::1] out, rows=None,
-       const floating[:, ::1] W=None, double alpha=0.0, double scale=1.0, tiles=(1, 1)):
+       const floating[:, ::1] W=None, double alpha=0.0, double scale=1.0, tiles=(1, 1),
+       int repeat=1):
     """out = A[rows].T @ D, or with W (the weight gradient's epilogue)
-    (A[rows].T @ D + alpha W) / scale, in tiles[0] x tiles[1] tiles of out."""
+    (A[rows].T @ D + alpha W) / scale, in tiles[0] x tiles[1] tiles of out
+    (`repeat` times over)."""
     cdef bint single = floating is float
     cdef Py_ssize_t f = out.shape[0], n = out.shape[1], k = D.shape[0]
-    cdef Py_ssize_t nr = panel_width(single), f0, f1, j0, j1
     if A.shape[1] != f or D.shape[1] != n or k != (A.shape[0] if rows is None else len(rows)):
         raise ValueError("shapes do not match")
     if W is not None and (W.shape[0] != f or W.shape[1] != n):
@@ -147,12 +160,5 @@ def tn(const floating[:, ::1] A, const floating[:, ::1] D, floating[:, ::1] out,
     p.w = &W[0, 0] if W is not None else NULL
     p.ldw, p.alpha, p.scale = n, alpha, scale
     p.rows = row_table(A, rows)
-    try:
-        for f0, f1 in _tile_bounds(f, tiles[0], block_rows(single)):
-            for j0, j1 in _tile_bounds(n, tiles[1], nr):
-                if f0 < f1 and j0 < j1:
-                    with nogil:
-                        product_tn(&p, single, f0, f1, j0, j1)
-    finally:
-        free(<void*> p.rows)
+    _run_tiles(&p, single, True, f, n, tiles, repeat)
     return np.asarray(out)
