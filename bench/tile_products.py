@@ -1,13 +1,18 @@
-"""The rate of the core's tile products: the ceiling of a fit's share of peak.
+"""The rate of the core's products, as a batch's tiles run them, against OpenBLAS's.
 
     python bench/tile_products.py [ROUNDS]
 
-A batch's products are cut into tiles fixed by the shapes, each one BLAS call on
-one thread (fastmlp/_core/_team.pyx). This times such calls, through the core's
-own `gemm` (the test hook `_kernels.matmul`, which releases the GIL), on one
-thread and on two threads at once, as a team of two runs them, beside numpy's
-2048^3 product on all threads (run.py's peak). Rounds alternate the cases; printed
-are medians of GFLOP/s with the lowest and highest round. Not part of run.py.
+Times the product engine's three products of training (csrc/fastmlp_gemm.h,
+through the test hooks of fastmlp._core._engine, which release the GIL): the
+forward product A @ W from W's panels, with bias and relu in its epilogue; the
+delta D @ W^T from W^T's panels, with relu's derivative in its epilogue; and the
+weight gradient A^T @ D with its L2 term and scale. Each case runs on one thread,
+and on two threads at once each on its own operands (as a team of two runs its
+tiles), beside OpenBLAS's single-threaded product of the same shape (numpy's
+matmul with BLAS held at one thread: it packs both operands on every call) and
+numpy's 2048^3 product on all threads (run.py's peak). Rounds alternate the cases;
+printed are medians of GFLOP/s with the lowest and highest round. Not part of
+run.py.
 """
 import os
 import sys
@@ -18,32 +23,55 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from fastmlp._core._kernels import matmul  # noqa: E402
+from fastmlp._core import _engine  # noqa: E402
 
-# (name, m, n, k, trans_a): out (m, n) = op(A) @ B with op(A) of shape (m, k); for
-# trans_a, A is (k, m): the batch's rows by a tile of W's input features
-TILES = [
-    ("wide forward 128 x 512 -> 512", 128, 512, 512, False),
-    ("wide weight gradient A^T (128 features x 256 rows) @ D", 128, 512, 256, True),
-    ("MNIST-shaped forward 100 x 784 -> 100", 100, 100, 784, False),
-    ("MNIST-shaped weight gradient A^T (98 features x 200 rows) @ D", 98, 100, 200, True),
+# (name, product, m, n, k): the output (m, n), the inner size k; the shapes of a
+# batch's whole products (MNIST-shaped: 200 rows, 784-100-10; wide: 256 rows,
+# 256-512-512-10)
+CASES = [
+    ("MNIST-shaped forward 200 x 784 @ 784 x 100", "forward", 200, 100, 784),
+    ("MNIST-shaped weight gradient (784 x 200) @ (200 x 100)", "wgrad", 784, 100, 200),
+    ("wide forward 256 x 512 @ 512 x 512", "forward", 256, 512, 512),
+    ("wide delta 256 x 512 @ (512 x 512)^T", "delta", 256, 512, 512),
+    ("wide weight gradient (512 x 256) @ (256 x 512)", "wgrad", 512, 512, 256),
 ]
 SECONDS = 0.3      # per case and round
 
 
-def tile_rate(m, n, k, trans_a, dtype, threads):
-    """GFLOP/s of `threads` threads each multiplying its own tile, repeatedly."""
-    rng = np.random.default_rng(0)
-    A = [rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype) for _ in range(threads)]
+def operands(product, m, n, k, dtype, seed):
+    rng = np.random.default_rng(seed)
+    if product == "wgrad":        # out (m, n) = A.T @ D with A (k, m), D (k, n)
+        return (rng.standard_normal((k, m)).astype(dtype),
+                rng.standard_normal((k, n)).astype(dtype),
+                rng.standard_normal((m, n)).astype(dtype))
+    A = rng.standard_normal((m, k)).astype(dtype)
     B = rng.standard_normal((k, n)).astype(dtype)
+    act = np.maximum(rng.standard_normal((m, n)), 0).astype(dtype)
+    return A, B, act
+
+
+def call(system, product, ops, out, reps):
+    A, B, extra = ops
+    if system == "openblas":
+        for _ in range(reps):
+            np.matmul(A.T if product == "wgrad" else A, B, out=out)
+    elif product == "wgrad":
+        _engine.tn(A, B, out, W=extra, alpha=1e-4, scale=200.0, repeat=reps)
+    elif product == "forward":
+        _engine.nn(A, B, out, epilogue="bias_relu", bias=extra[0].copy(), repeat=reps)
+    else:
+        _engine.nn(A, B, out, epilogue="drelu", act=extra, repeat=reps)
+
+
+def rate(system, product, m, n, k, dtype, threads):
+    """GFLOP/s of `threads` threads each multiplying its own operands, repeatedly."""
+    ops = [operands(product, m, n, k, dtype, t) for t in range(threads)]
     out = [np.empty((m, n), dtype) for _ in range(threads)]
     reps = max(3, int(SECONDS * 3e10 / (2 * m * n * k)))
-
-    def work(t):
-        for _ in range(reps):
-            matmul(A[t], B, out[t], trans_a=trans_a)
-
-    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for t in range(threads):
+        call(system, product, ops[t], out[t], 1)
+    pool = [threading.Thread(target=call, args=(system, product, ops[t], out[t], reps))
+            for t in range(threads)]
     start = time.perf_counter()
     for p in pool:
         p.start()
@@ -62,24 +90,27 @@ def peak_rate(dtype):
 
 def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    print(f"engine: {_engine.isa()}")
     for dtype in (np.float64, np.float32):
         rates = {}
-        for _ in range(rounds):
+        for r in range(rounds):
             rates.setdefault("peak", []).append(peak_rate(dtype))
             with threadpool_limits(limits=1, user_api="blas"):
-                for name, m, n, k, trans_a in TILES:
+                for case in CASES[r % len(CASES):] + CASES[:r % len(CASES)]:
                     for threads in (1, 2):
-                        rates.setdefault((name, threads), []).append(
-                            tile_rate(m, n, k, trans_a, dtype, threads))
+                        for system in ("fastmlp", "openblas")[::1 if r % 2 else -1]:
+                            rates.setdefault((case[0], system, threads), []).append(
+                                rate(system, *case[1:], dtype, threads))
         peak = np.median(rates["peak"])
         print(f"{np.dtype(dtype).name}: numpy 2048^3 on all threads {peak:.1f} GFLOP/s")
-        for name, *_ in TILES:
+        for name, *_ in CASES:
             cells = []
-            for threads in (1, 2):
-                r = rates[(name, threads)]
-                cells.append(f"{threads} thread(s) {np.median(r):6.1f} [{min(r):.1f}-{max(r):.1f}]")
-            share = np.median(rates[(name, 2)]) / peak
-            print(f"  {name:62s} " + "  ".join(cells) + f"  2 threads / peak {share:.0%}")
+            for system in ("fastmlp", "openblas"):
+                for threads in (1, 2):
+                    v = rates[(name, system, threads)]
+                    cells.append(f"{system} {threads}t {np.median(v):6.1f} [{min(v):.0f}-{max(v):.0f}]")
+            share = np.median(rates[(name, "fastmlp", 2)]) / peak
+            print(f"  {name:58s} " + "  ".join(cells) + f"  fastmlp 2t / peak {share:.0%}")
 
 
 if __name__ == "__main__":
