@@ -19,5 +19,5 @@ else:
 
 # Early stopping scores string class labels from scikit-learn 1.9 on; before it,
 # the validation score's np.isnan check raises TypeError on them. fastmlp scores
-# them with every version (README, "Differences from scikit-learn").
+# them with every version (doc/user_guide/differences.rst).
 SCORES_STRING_LABELS = SKLEARN_VERSION >= parse_version("1.9")

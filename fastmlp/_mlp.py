@@ -293,8 +293,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 Y = np.ascontiguousarray(y, dtype=X.dtype)
             if not np.isfinite(Y).all() and np.isfinite(y).all():
                 # validated finite in float64, beyond float32's range: training would
-                # only end in non-finite weights (README, "Differences from
-                # scikit-learn"). (NaN or infinity that scikit-learn's validation
+                # only end in non-finite weights (doc/user_guide/
+                # differences.rst). (NaN or infinity that scikit-learn's validation
                 # lets through, from objects such as "nan", it trains on: so do we.)
                 raise ValueError(
                     f"Input y contains infinity or a value too large for {Y.dtype!r}, "

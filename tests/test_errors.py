@@ -431,7 +431,7 @@ def test_diverging_validation_scores_with_early_stopping():
 
 @pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
 def test_float32_regression_targets_beyond_float32_are_refused_at_once(solver):
-    # fastmlp trains float32 X in float32 (README, "Differences from scikit-learn"):
+    # fastmlp trains float32 X in float32 (doc/user_guide/differences.rst):
     # such targets became infinity and training ended in non-finite weights
     X = X_REG.astype(np.float32)
     fast, sk = estimators("reg", solver=solver, hidden_layer_sizes=(4,), max_iter=5,

@@ -13,7 +13,7 @@ CI runs the same ones every time). FASTMLP_HYPOTHESIS_EXAMPLES=N runs N random
 examples per test instead, e.g. ``FASTMLP_HYPOTHESIS_EXAMPLES=2000 pytest
 tests/test_fuzz_sklearn.py``.
 
-The deliberate differences listed in the README's "Differences from scikit-learn"
+The deliberate differences listed in doc/user_guide/differences.rst
 are expected where they apply, each where it is met: negative Poisson targets
 (`expected_difference`), NotFittedError after a fit that raised
 (test_bad_parameters_as_sklearn), a continued fit with other hidden_layer_sizes
@@ -383,7 +383,7 @@ def diverged(model, error):
 
 
 def expected_difference(kind, params, y, sample_weight=None):
-    """The README's listed difference that a fit with these inputs meets, if any:
+    """The documented difference that a fit with these inputs meets, if any:
     the exception type fastmlp raises for it."""
     if kind == "reg" and params.get("loss") == "poisson":
         y = np.asarray(y)

@@ -1,4 +1,4 @@
-"""Scaling out as the README shows it: GridSearchCV on a Dask cluster through
+"""Scaling out as doc/user_guide/scaling_out.rst shows it: GridSearchCV on a Dask cluster through
 joblib's dask backend gives the search that loky gives on one machine, and
 dask-ml's Incremental trains by partial_fit over the chunks of a dask array as
 partial_fit over the same chunks in a loop does.

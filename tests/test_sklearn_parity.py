@@ -175,8 +175,8 @@ def test_stops_on_tol_at_the_same_epoch(task, solver, dtype):
 
 
 # scikit-learn before 1.9 fails to score string labels in early stopping (a TypeError
-# from np.isnan on the predicted labels); fastmlp scores them as 1.9 does (README,
-# "Differences"). Against those versions the binary labels are given as their codes.
+# from np.isnan on the predicted labels); fastmlp scores them as 1.9 does (doc/user_guide/
+# differences.rst). Against those versions the binary labels are given as their codes.
 EARLY_STOPPING = dict(BASE, activation="relu", **SOLVERS["adam"], max_iter=40,
                       early_stopping=True, validation_fraction=0.2, n_iter_no_change=2,
                       tol=1e-3)
